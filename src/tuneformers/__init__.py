@@ -1,0 +1,123 @@
+"""tuneformers: fine-tune pretrained transformers in PyTorch and TensorFlow.
+
+The public names below are imported lazily: ``import tuneformers`` loads neither
+torch nor tensorflow; the first use of a model, optimizer or trainer class does.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# submodule (relative to this package) -> public names it defines.
+# Each area owns its own line(s); add a name here when you add it to the public API.
+_LAZY_IMPORTS: dict[str, list[str]] = {
+    # no-torch layer
+    "configuration_utils": ["PretrainedConfig"],
+    "models.bert.configuration_bert": ["BertConfig"],
+    "models.auto.configuration_auto": ["AutoConfig"],
+    "hub": ["resolve_model_dir"],
+    "tokenization_utils": ["BatchEncoding", "PreTrainedTokenizerBase"],
+    "models.bert.tokenization_bert": ["BertTokenizer"],
+    "models.bert.tokenization_bert_fast": ["BertTokenizerFast"],
+    "models.auto.tokenization_auto": ["AutoTokenizer"],
+    "data.processors.glue": [
+        "InputExample",
+        "InputFeatures",
+        "DataProcessor",
+        "glue_processors",
+        "glue_output_modes",
+        "glue_tasks_num_labels",
+        "glue_convert_examples_to_features",
+    ],
+    "data.metrics": ["glue_compute_metrics", "simple_accuracy", "acc_and_f1", "pearson_and_spearman"],
+    "data.datasets": ["TextExample", "read_examples", "train_validation_split", "load_rotten_tomatoes", "load_lee_similarity"],
+    "trainer.training_args": ["TrainingArguments"],
+    # PyTorch layer
+    "modeling_outputs": [
+        "ModelOutput",
+        "BaseModelOutputWithPooling",
+        "SequenceClassifierOutput",
+        "TokenClassifierOutput",
+        "QuestionAnsweringModelOutput",
+        "MaskedLMOutput",
+        "MultipleChoiceModelOutput",
+    ],
+    "modeling_utils": ["PreTrainedModel"],
+    "models.bert.modeling_bert": [
+        "BertPreTrainedModel",
+        "BertModel",
+        "BertForSequenceClassification",
+        "BertForTokenClassification",
+        "BertForQuestionAnswering",
+        "BertForMaskedLM",
+        "BertForMultipleChoice",
+    ],
+    "models.auto.modeling_auto": [
+        "AutoModel",
+        "AutoModelForSequenceClassification",
+        "AutoModelForTokenClassification",
+        "AutoModelForQuestionAnswering",
+        "AutoModelForMaskedLM",
+        "AutoModelForMultipleChoice",
+    ],
+    "optimization": [
+        "AdamW",
+        "get_parameter_groups",
+        "get_constant_schedule",
+        "get_constant_schedule_with_warmup",
+        "get_linear_schedule_with_warmup",
+        "get_cosine_schedule_with_warmup",
+        "get_cosine_with_hard_restarts_schedule_with_warmup",
+        "get_polynomial_decay_schedule_with_warmup",
+        "get_scheduler",
+    ],
+    "data.data_collator": [
+        "DataCollator",
+        "default_data_collator",
+        "DataCollatorWithPadding",
+        "DataCollatorForTokenClassification",
+        "DataCollatorForLanguageModeling",
+    ],
+    "data.torch_dataset": ["FeaturesDataset"],
+    "trainer.trainer": ["Trainer", "EvalPrediction", "PredictionOutput"],
+    "trainer.callbacks": ["TrainerCallback", "TrainerState", "TrainerControl", "EarlyStoppingCallback"],
+    "trainer.utils": ["set_seed"],
+    # TensorFlow layer
+    "models.bert.modeling_tf_bert": [
+        "TFBertModel",
+        "TFBertForSequenceClassification",
+        "TFBertForTokenClassification",
+        "TFBertForQuestionAnswering",
+        "TFBertForMaskedLM",
+        "TFBertForMultipleChoice",
+    ],
+    "optimization_tf": ["create_optimizer", "AdamWeightDecay", "WarmUp"],
+    "trainer_tf": ["TFTrainer", "TFTrainingArguments"],
+}
+
+_NAME_TO_MODULE = {name: module for module, names in _LAZY_IMPORTS.items() for name in names}
+
+__all__ = sorted(_NAME_TO_MODULE)
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _NAME_TO_MODULE.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'tuneformers' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module_name}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .configuration_utils import PretrainedConfig
+    from .modeling_utils import PreTrainedModel
+    from .models.bert.configuration_bert import BertConfig
+    from .models.bert.modeling_bert import BertForSequenceClassification, BertModel

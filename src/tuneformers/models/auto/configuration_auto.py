@@ -1,0 +1,49 @@
+"""AutoConfig: pick the config class from config.json's model_type. No torch."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+from typing import Any
+
+from ...configuration_utils import CONFIG_NAME, PretrainedConfig
+from ...hub import HUB_KWARGS, resolve_model_dir
+
+# model_type -> (module under tuneformers.models, config class name)
+CONFIG_MAPPING_NAMES: dict[str, tuple[str, str]] = {
+    "bert": ("bert.configuration_bert", "BertConfig"),
+}
+
+
+def config_class_for(model_type: str | None) -> type[PretrainedConfig]:
+    if model_type not in CONFIG_MAPPING_NAMES:
+        raise ValueError(
+            f"model_type={model_type!r} is not supported by tuneformers; supported: {sorted(CONFIG_MAPPING_NAMES)}."
+        )
+    module_name, class_name = CONFIG_MAPPING_NAMES[model_type]
+    return getattr(importlib.import_module(f"tuneformers.models.{module_name}"), class_name)
+
+
+class AutoConfig:
+    """``AutoConfig.from_pretrained(name_or_dir)`` returns e.g. a BertConfig; ``AutoConfig.for_model("bert")`` a new one."""
+
+    def __init__(self) -> None:
+        raise TypeError("AutoConfig is a factory: use AutoConfig.from_pretrained(...) or AutoConfig.for_model(...).")
+
+    @staticmethod
+    def for_model(model_type: str, **kwargs: Any) -> PretrainedConfig:
+        return config_class_for(model_type)(**kwargs)
+
+    @staticmethod
+    def from_pretrained(name_or_path: str | os.PathLike, **kwargs: Any) -> PretrainedConfig:
+        hub_kwargs = {key: kwargs.pop(key) for key in list(kwargs) if key in HUB_KWARGS}
+        folder = resolve_model_dir(name_or_path, **hub_kwargs)
+        path = folder / CONFIG_NAME
+        if not path.is_file():
+            raise FileNotFoundError(f"No {CONFIG_NAME} in {folder}. A model folder needs its config.json.")
+        try:
+            model_type = json.loads(path.read_text(encoding="utf-8")).get("model_type")
+        except (json.JSONDecodeError, AttributeError) as error:
+            raise ValueError(f"{path} is not a JSON object: {error}") from error
+        return config_class_for(model_type).from_json_file(path, **kwargs)

