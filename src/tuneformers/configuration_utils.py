@@ -174,9 +174,10 @@ class PretrainedConfig:
         return path
 
     def update(self, **changes: Any) -> None:
-        for key, value in self._checked_overrides(changes).items():
-            setattr(self, key, value)
-        self.__post_init__()
+        """Change fields in place, with the same checks and label handling as from_dict overrides."""
+        updated = type(self).from_dict(self.to_dict(), **changes)
+        for field in dataclasses.fields(self):
+            setattr(self, field.name, getattr(updated, field.name))
 
     def __eq__(self, other: object) -> bool:
         return type(self) is type(other) and self.to_dict() == other.to_dict()  # type: ignore[union-attr]
