@@ -39,12 +39,13 @@ def make_pair(our_class, hf_name, tiny_bert_kwargs, **overrides):
     return ours, hf
 
 
-def make_inputs(batch=3, tokens=7, vocab=99, choices=None, seed=1):
+def make_inputs(batch=3, tokens=7, vocab=99, choices=None, seed=1, padded=True):
     generator = torch.Generator().manual_seed(seed)
     shape = (batch, choices, tokens) if choices else (batch, tokens)
     input_ids = torch.randint(1, vocab, shape, generator=generator)
     attention_mask = torch.ones(shape, dtype=torch.long)
-    attention_mask[..., -2:][0] = 0  # first example is padded
+    if padded:
+        attention_mask[0, ..., -2:] = 0  # the first example is padded
     token_type_ids = torch.zeros(shape, dtype=torch.long)
     token_type_ids[..., tokens // 2:] = 1
     return dict(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
@@ -69,24 +70,42 @@ def make_labels(our_class, batch=3, tokens=7, num_labels=2, choices=4):
     return {}
 
 
+def real_positions(tensor, attention_mask):
+    """Per-token tensors are compared at real tokens only: what a model puts at padding is arbitrary."""
+    mask = attention_mask.reshape(-1, attention_mask.shape[-1]).bool()
+    if tensor.dim() >= 2 and tensor.shape[:2] == mask.shape:
+        return tensor[mask]
+    if tensor.dim() == 4 and tensor.shape[0] == mask.shape[0]:  # B N T T attention probabilities: real queries
+        return tensor.transpose(1, 2)[mask]
+    return tensor
+
+
+@pytest.mark.parametrize("padded", [False, True], ids=["unpadded", "padded"])
 @pytest.mark.parametrize("train_mode", [False, True], ids=["eval", "train"])
 @pytest.mark.parametrize("our_class,hf_name", HEADS, ids=[name for _, name in HEADS])
-def test_head_matches_hf(our_class, hf_name, train_mode, tiny_bert_kwargs):
+def test_head_matches_hf(our_class, hf_name, train_mode, padded, tiny_bert_kwargs):
     ours, hf = make_pair(our_class, hf_name, tiny_bert_kwargs)
     ours.train(train_mode)
     hf.train(train_mode)
     choices = 4 if our_class is BertForMultipleChoice else None
-    inputs = {**make_inputs(choices=choices), **make_labels(our_class)}
+    inputs = {**make_inputs(choices=choices, padded=padded), **make_labels(our_class)}
+    mask = inputs["attention_mask"]
     ours_out = ours(**inputs, output_hidden_states=True, output_attentions=True)
     hf_out = hf(**inputs, output_hidden_states=True, output_attentions=True)
-    for field in ("loss", "logits", "start_logits", "end_logits", "last_hidden_state", "pooler_output"):
+    fields = ["loss", "logits", "start_logits", "end_logits", "last_hidden_state", "pooler_output"]
+    if padded and our_class is BertForQuestionAnswering:
+        fields.remove("loss")  # we rule out answers in padding; HF scores them (see test below)
+    for field in fields:
         if hasattr(hf_out, field) and getattr(hf_out, field) is not None:
-            torch.testing.assert_close(getattr(ours_out, field), getattr(hf_out, field), atol=1e-5, rtol=1e-5)
+            torch.testing.assert_close(real_positions(getattr(ours_out, field), mask),
+                                       real_positions(getattr(hf_out, field), mask), atol=1e-5, rtol=1e-5)
     assert len(ours_out.hidden_states) == len(hf_out.hidden_states) == tiny_bert_kwargs["num_hidden_layers"] + 1
     for ours_h, hf_h in zip(ours_out.hidden_states, hf_out.hidden_states):
-        torch.testing.assert_close(ours_h, hf_h, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(real_positions(ours_h, mask), real_positions(hf_h, mask), atol=1e-5, rtol=1e-5)
     for ours_a, hf_a in zip(ours_out.attentions, hf_out.attentions):
-        torch.testing.assert_close(ours_a, hf_a, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(real_positions(ours_a, mask), real_positions(hf_a, mask), atol=1e-5, rtol=1e-5)
+    if padded and our_class is BertForQuestionAnswering:
+        return
     if train_mode and ours_out[0].requires_grad and our_class is not BertModel:
         ours_out[0].backward()
         hf_out[0].backward()
@@ -142,6 +161,19 @@ def test_golden_value_without_oracle(tiny_bert_kwargs):
     assert out.last_hidden_state.shape == (3, 7, 32)
     torch.testing.assert_close(out.last_hidden_state.sum().item(), 0.0, atol=1e-3, rtol=0)  # LayerNorm output
     torch.testing.assert_close(out.pooler_output[0, :3], torch.tensor([-0.139119, -0.033253, -0.090906]), atol=1e-4, rtol=0)
+
+
+def test_padding_positions_are_zero_and_never_answers(tiny_bert_kwargs):
+    model = BertForQuestionAnswering(BertConfig(**tiny_bert_kwargs)).eval()
+    inputs = make_inputs()
+    with torch.no_grad():
+        out = model(**inputs, output_hidden_states=True)
+        hidden = model.bert(**inputs).last_hidden_state
+    padding = inputs["attention_mask"] == 0
+    assert torch.all(hidden[padding] == 0)
+    assert torch.all(out.start_logits[padding] == torch.finfo(torch.float32).min)
+    assert torch.all(out.end_logits[padding] == torch.finfo(torch.float32).min)
+    assert torch.all(out.start_logits[~padding] > -1e4)
 
 
 def test_mlm_decoder_is_tied(tiny_bert_kwargs):
@@ -209,6 +241,8 @@ def test_real_checkpoint_matches_hf(minilm_dir):
     with torch.no_grad():
         ours_out = ours(**encoded, output_hidden_states=True)
         hf_out = hf(**encoded, output_hidden_states=True)
+    real = encoded["attention_mask"].bool()
+    assert not real.all(), "the batch must contain padding"
     for ours_h, hf_h in zip(ours_out.hidden_states, hf_out.hidden_states):
-        torch.testing.assert_close(ours_h, hf_h, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(ours_h[real], hf_h[real], atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(ours_out.pooler_output, hf_out.pooler_output, atol=1e-5, rtol=1e-5)

@@ -1,11 +1,17 @@
 """BERT in PyTorch: embeddings, encoder, pooler, then thin task heads.
 
 Module and parameter names follow HF checkpoints one for one, so state dicts load without renaming.
-Shapes: B batch, T tokens, N heads, H head size, D hidden (= N * H), I intermediate, V vocab, C choices.
+Shapes: B batch, T tokens, N heads, H head size, D hidden (= N * H), I intermediate, V vocab, C choices,
+n real (non-padding) tokens in the batch.
+
+Inside the encoder, hidden states are a flat ``n D`` matrix of the real tokens only: padding never
+goes through the dense layers, which hold nearly all of the compute. Only attention sees the padded
+``B N T H`` layout. Outputs are padded back to ``B T D``, with zeros at padding positions.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import torch
@@ -69,6 +75,31 @@ class BertEmbeddings(nn.Module):
         return self.dropout(self.LayerNorm(embeddings))
 
 
+@dataclasses.dataclass
+class TokenLayout:
+    """Where the n real tokens of a padded B T batch sit (``index``: their flat positions; None: no padding)."""
+
+    batch_size: int
+    seq_len: int
+    index: torch.Tensor | None
+
+    @classmethod
+    def from_mask(cls, attention_mask: torch.Tensor | None, batch_size: int, seq_len: int) -> TokenLayout:
+        if attention_mask is None or bool(attention_mask.all()):
+            return cls(batch_size, seq_len, None)
+        return cls(batch_size, seq_len, attention_mask.reshape(-1).nonzero().squeeze(-1))
+
+    def unpad(self, padded: torch.Tensor) -> torch.Tensor:  # B T F -> n F
+        flat = padded.reshape(self.batch_size * self.seq_len, *padded.shape[2:])
+        return flat if self.index is None else flat.index_select(0, self.index)
+
+    def pad(self, tokens: torch.Tensor) -> torch.Tensor:  # n F -> B T F (zeros at padding)
+        if self.index is not None:
+            flat = tokens.new_zeros(self.batch_size * self.seq_len, *tokens.shape[1:])
+            tokens = flat.index_copy(0, self.index, tokens)
+        return tokens.view(self.batch_size, self.seq_len, *tokens.shape[1:])
+
+
 class BertSelfAttention(nn.Module):
     def __init__(self, config: BertConfig):
         super().__init__()
@@ -80,13 +111,13 @@ class BertSelfAttention(nn.Module):
         self.dropout = nn.Dropout(config.attention_probs_dropout_prob)
 
     def forward(
-        self, hidden_states: torch.Tensor, attention_bias: torch.Tensor | None, output_attentions: bool
+        self, hidden_states: torch.Tensor, layout: TokenLayout, attention_bias: torch.Tensor | None,
+        output_attentions: bool,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        B, T, D = hidden_states.shape
-        N, H = self.num_heads, self.head_size
-        q = self.query(hidden_states).view(B, T, N, H).transpose(1, 2)  # B N T H
-        k = self.key(hidden_states).view(B, T, N, H).transpose(1, 2)  # B N T H
-        v = self.value(hidden_states).view(B, T, N, H).transpose(1, 2)  # B N T H
+        B, T, N, H = layout.batch_size, layout.seq_len, self.num_heads, self.head_size
+        q = layout.pad(self.query(hidden_states)).view(B, T, N, H).transpose(1, 2)  # B N T H
+        k = layout.pad(self.key(hidden_states)).view(B, T, N, H).transpose(1, 2)  # B N T H
+        v = layout.pad(self.value(hidden_states)).view(B, T, N, H).transpose(1, 2)  # B N T H
         if output_attentions:
             scores = q @ k.transpose(-1, -2) / math.sqrt(H)  # B N T T
             if attention_bias is not None:
@@ -97,7 +128,7 @@ class BertSelfAttention(nn.Module):
             probs = None
             dropout_p = self.dropout.p if self.training else 0.0
             context = F.scaled_dot_product_attention(q, k, v, attn_mask=attention_bias, dropout_p=dropout_p)
-        return context.transpose(1, 2).reshape(B, T, D), probs
+        return layout.unpad(context.transpose(1, 2).reshape(B, T, N * H)), probs  # n D
 
 
 class BertSelfOutput(nn.Module):
@@ -117,8 +148,8 @@ class BertAttention(nn.Module):
         self.self = BertSelfAttention(config)
         self.output = BertSelfOutput(config)
 
-    def forward(self, hidden_states, attention_bias, output_attentions):
-        context, probs = self.self(hidden_states, attention_bias, output_attentions)
+    def forward(self, hidden_states, layout, attention_bias, output_attentions):
+        context, probs = self.self(hidden_states, layout, attention_bias, output_attentions)
         return self.output(context, hidden_states), probs
 
 
@@ -129,7 +160,7 @@ class BertIntermediate(nn.Module):
         self.intermediate_act_fn = ACTIVATIONS[config.hidden_act]()
 
     def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
-        return self.intermediate_act_fn(self.dense(hidden_states))  # B T I
+        return self.intermediate_act_fn(self.dense(hidden_states))  # n I
 
 
 class BertOutput(nn.Module):
@@ -150,8 +181,8 @@ class BertLayer(nn.Module):
         self.intermediate = BertIntermediate(config)
         self.output = BertOutput(config)
 
-    def forward(self, hidden_states, attention_bias, output_attentions):
-        attention_output, probs = self.attention(hidden_states, attention_bias, output_attentions)
+    def forward(self, hidden_states, layout, attention_bias, output_attentions):
+        attention_output, probs = self.attention(hidden_states, layout, attention_bias, output_attentions)
         return self.output(self.intermediate(attention_output), attention_output), probs
 
 
@@ -161,18 +192,18 @@ class BertEncoder(nn.Module):
         self.layer = nn.ModuleList(BertLayer(config) for _ in range(config.num_hidden_layers))
         self.gradient_checkpointing = False
 
-    def forward(self, hidden_states, attention_bias, output_attentions, output_hidden_states):
-        all_hidden_states = [hidden_states] if output_hidden_states else None
+    def forward(self, hidden_states, layout, attention_bias, output_attentions, output_hidden_states):
+        all_hidden_states = [layout.pad(hidden_states)] if output_hidden_states else None
         all_attentions = [] if output_attentions else None
         for layer in self.layer:
             if self.gradient_checkpointing and self.training:
                 hidden_states, probs = checkpoint(
-                    layer, hidden_states, attention_bias, output_attentions, use_reentrant=False
+                    layer, hidden_states, layout, attention_bias, output_attentions, use_reentrant=False
                 )
             else:
-                hidden_states, probs = layer(hidden_states, attention_bias, output_attentions)
+                hidden_states, probs = layer(hidden_states, layout, attention_bias, output_attentions)  # n D
             if output_hidden_states:
-                all_hidden_states.append(hidden_states)
+                all_hidden_states.append(layout.pad(hidden_states))
             if output_attentions:
                 all_attentions.append(probs)
         return (
@@ -214,12 +245,11 @@ class BertPreTrainedModel(PreTrainedModel):
             module.bias.zero_()
 
 
-def attention_bias_from_mask(attention_mask: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor | None:
+def attention_bias_from_mask(attention_mask: torch.Tensor, layout: TokenLayout, dtype: torch.dtype) -> torch.Tensor | None:
     """B T mask of 1 (attend) / 0 (padding) -> B 1 1 T additive bias; None when nothing is masked."""
-    if attention_mask is None or bool(attention_mask.all()):
+    if layout.index is None:
         return None  # lets scaled_dot_product_attention pick its fastest kernel
-    bias = (1.0 - attention_mask[:, None, None, :].to(dtype)) * torch.finfo(dtype).min
-    return bias
+    return (1.0 - attention_mask[:, None, None, :].to(dtype)) * torch.finfo(dtype).min
 
 
 class BertModel(BertPreTrainedModel):
@@ -254,10 +284,12 @@ class BertModel(BertPreTrainedModel):
                 "For a single sequence, add a batch dimension: input_ids.unsqueeze(0)."
             )
         embeddings = self.embeddings(input_ids, token_type_ids, position_ids, inputs_embeds)  # B T D
-        attention_bias = attention_bias_from_mask(attention_mask, embeddings.dtype)
-        sequence_output, hidden_states, attentions = self.encoder(
-            embeddings, attention_bias, output_attentions, output_hidden_states
+        layout = TokenLayout.from_mask(attention_mask, *embeddings.shape[:2])
+        attention_bias = attention_bias_from_mask(attention_mask, layout, embeddings.dtype)
+        tokens, hidden_states, attentions = self.encoder(
+            layout.unpad(embeddings), layout, attention_bias, output_attentions, output_hidden_states
         )
+        sequence_output = layout.pad(tokens)  # B T D
         pooled_output = self.pooler(sequence_output) if self.pooler is not None else None
         output = BaseModelOutputWithPooling(sequence_output, pooled_output, hidden_states, attentions)
         return output if return_dict else output.to_tuple()
@@ -340,7 +372,7 @@ class BertForTokenClassification(BertPreTrainedModel):
 
 
 class BertForQuestionAnswering(BertPreTrainedModel):
-    """Hidden states -> Linear(D, 2): start and end logits of the answer span."""
+    """Hidden states -> Linear(D, 2): start and end logits of the answer span (padding positions get -inf)."""
 
     def __init__(self, config: BertConfig):
         super().__init__(config)
@@ -354,6 +386,8 @@ class BertForQuestionAnswering(BertPreTrainedModel):
         outputs = self.bert(input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds,
                             output_attentions, output_hidden_states)
         logits = self.qa_outputs(outputs.last_hidden_state)  # B T 2
+        if attention_mask is not None:  # an answer never starts or ends in padding
+            logits = logits.masked_fill(attention_mask.unsqueeze(-1) == 0, torch.finfo(logits.dtype).min)
         start_logits, end_logits = (part.squeeze(-1).contiguous() for part in logits.split(1, dim=-1))  # B T each
         loss = None
         if start_positions is not None and end_positions is not None:
