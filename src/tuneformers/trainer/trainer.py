@@ -1,0 +1,603 @@
+"""Trainer: train, evaluate and predict with any ``nn.Module`` whose first output is the loss.
+
+``Trainer.train`` holds the whole training step in one loop that reads top to bottom: batch ->
+forward -> loss scaled for accumulation -> backward -> clip -> optimizer step -> schedule ->
+zero_grad -> log / evaluate / save. Two extension points: override ``compute_loss``, or pass
+callbacks that read ``TrainerState`` and set ``TrainerControl`` flags (see callbacks.py).
+Checkpoint files live in checkpoint.py; seeding, the batch plan and distributed helpers in utils.py.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import math
+import time
+from pathlib import Path
+from typing import Any, Callable, NamedTuple
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from ..utils import get_logger
+from . import checkpoint as ckpt
+from .callbacks import CallbackHandler, TrainerCallback, TrainerControl, TrainerState, default_callbacks
+from .training_args import TrainingArguments
+from .utils import (all_reduce_sum, barrier, epoch_batches, example_lengths, gather_objects, get_rng_state,
+                    init_distributed, peak_flops, set_rng_state, set_seed)
+
+logger = get_logger(__name__)
+
+IGNORE_INDEX = -100
+_OUTPUT_KEYS_IGNORED = ("loss", "hidden_states", "attentions")
+
+
+class EvalPrediction(NamedTuple):
+    """What ``compute_metrics`` receives: host numpy arrays (tuples of them for several outputs)."""
+
+    predictions: np.ndarray | tuple[np.ndarray, ...]
+    label_ids: np.ndarray | tuple[np.ndarray, ...] | None
+
+
+class PredictionOutput(NamedTuple):
+    predictions: np.ndarray | tuple[np.ndarray, ...] | None
+    label_ids: np.ndarray | tuple[np.ndarray, ...] | None
+    metrics: dict[str, float]
+
+
+class TrainOutput(NamedTuple):
+    global_step: int
+    training_loss: float
+    metrics: dict[str, float]
+
+
+class Trainer:
+    """Fine-tune ``model`` on ``train_dataset``; evaluate on ``eval_dataset``.
+
+    Datasets: anything with ``__len__`` and ``__getitem__(int)`` (a torch Dataset, a list of dicts,
+    an HF ``datasets.Dataset``). ``data_collator``: a callable from a list of examples to a batch
+    dict; the default pads dynamically with ``tokenizer`` when one is given and stacks otherwise.
+    ``optimizers=(optimizer, scheduler)`` replaces the default AdamW + ``args.lr_scheduler_type``.
+    """
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        args: TrainingArguments | None = None,
+        data_collator: Callable | None = None,
+        train_dataset: Any = None,
+        eval_dataset: Any = None,
+        tokenizer: Any = None,
+        compute_metrics: Callable[[EvalPrediction], dict[str, float]] | None = None,
+        callbacks: list[TrainerCallback] | None = None,
+        optimizers: tuple[Any, Any] = (None, None),
+        processing_class: Any = None,
+    ):
+        if model is None:
+            raise ValueError("Trainer needs a model: an nn.Module whose first output is the loss.")
+        self.args = args = args if args is not None else TrainingArguments()
+        self.rank, self.world_size, self.device = init_distributed(args.use_cpu)
+        if args.fp16 and self.device.type != "cuda":
+            raise ValueError("fp16=True needs a CUDA device (it uses a GradScaler); on the CPU use bf16=True instead.")
+        set_seed(args.seed)
+        self.model = model.to(self.device)
+        self.model_wrapped = self.model
+        self.processing_class = processing_class if processing_class is not None else tokenizer
+        if data_collator is None:
+            from ..data.data_collator import DataCollatorWithPadding, default_data_collator
+
+            tok = self.processing_class
+            data_collator = DataCollatorWithPadding(tok) if tok is not None else default_data_collator
+        self.data_collator = data_collator
+        self.train_dataset, self.eval_dataset = train_dataset, eval_dataset
+        self.compute_metrics = compute_metrics
+        self.optimizer, self.lr_scheduler = optimizers
+        self.scaler = torch.amp.GradScaler("cuda") if args.fp16 else None
+        forward = inspect.signature(self.model.forward).parameters
+        self.label_names = args.get_label_names(forward)
+        takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in forward.values())
+        keep = set(forward) | set(self.label_names) | {"label", "label_ids", "labels"}
+        self._collate = _Collate(self.data_collator, None if takes_any or not args.remove_unused_columns else keep)
+        self._lengths: list[int] | None = None
+        self.state = TrainerState(is_world_process_zero=self.rank == 0)
+        self.control = TrainerControl()
+        self.callback_handler = CallbackHandler(default_callbacks(args) + list(callbacks or []))
+        self._call("on_init_end")
+
+    # ---- callbacks --------------------------------------------------------------------------------
+
+    def add_callback(self, callback: TrainerCallback | type) -> None:
+        self.callback_handler.add(callback)
+
+    def pop_callback(self, kind: type) -> TrainerCallback | None:
+        return self.callback_handler.pop(kind)
+
+    def _call(self, event: str, **kwargs) -> TrainerControl:
+        return self.callback_handler.call(event, self.args, self.state, self.control, model=self.model,
+                                          optimizer=self.optimizer, lr_scheduler=self.lr_scheduler, **kwargs)
+
+    # ---- training ---------------------------------------------------------------------------------
+
+    def train(self, resume_from_checkpoint: str | bool | None = None) -> TrainOutput:
+        """Train; ``resume_from_checkpoint`` is a checkpoint folder, or True for the newest in output_dir."""
+        args, state = self.args, self.state
+        dataset = _require_dataset(self.train_dataset, "train_dataset", "train()")
+        if args.eval_strategy != "no" and self.eval_dataset is None:
+            raise ValueError(f"eval_strategy={args.eval_strategy!r} needs an eval_dataset: pass eval_dataset= to "
+                             "the Trainer, or set eval_strategy='no'.")
+        checkpoint = self._find_checkpoint(resume_from_checkpoint)
+        accumulation = args.gradient_accumulation_steps
+        num_batches = len(self._batch_plan(dataset, epoch=0))
+        if num_batches == 0:
+            raise ValueError(f"train_dataset has {len(dataset)} examples: not one full batch of "
+                             f"{args.train_batch_size()} with dataloader_drop_last=True.")
+        steps_per_epoch = math.ceil(num_batches / accumulation)
+        if args.max_steps > 0:
+            max_steps, num_epochs = args.max_steps, math.ceil(args.max_steps / steps_per_epoch)
+        else:
+            max_steps, num_epochs = math.ceil(args.num_train_epochs * steps_per_epoch), math.ceil(args.num_train_epochs)
+        self._create_optimizer_and_scheduler(max_steps)
+        model = self._wrap_model()
+        self.state = state = TrainerState(
+            max_steps=max_steps, num_train_epochs=num_epochs, steps_per_epoch=steps_per_epoch,
+            train_batch_size=args.total_train_batch_size(), logging_steps=args.logging_steps,
+            eval_steps=args.get_eval_steps(), save_steps=args.save_steps, is_world_process_zero=self.rank == 0)
+        if checkpoint is not None:
+            self._load_checkpoint(checkpoint)  # restores weights, optimizer, scheduler, state and RNG
+        n_params = sum(p.numel() for p in self.model.parameters())
+        peak = peak_flops(self.device)
+        start_time = meter_time = time.perf_counter()
+        start_step, logged_steps = state.global_step, state.global_step
+        loss_since_log = torch.zeros((), device=self.device)
+        samples, tokens, grad_norm = 0, 0, None
+        self._call("on_train_begin")
+        for epoch in range(state.global_step // steps_per_epoch, num_epochs):
+            if state.global_step >= max_steps:
+                break
+            skip = state.global_step - epoch * steps_per_epoch  # steps of this epoch already done (resume)
+            loader = self._train_loader(dataset, epoch, skip_batches=skip * accumulation)
+            self._call("on_epoch_begin")
+            micro_batches = []
+            for index, batch in enumerate(loader, start=skip * accumulation):
+                micro_batches.append(batch)
+                if len(micro_batches) < accumulation and index < num_batches - 1:
+                    continue
+                self._call("on_step_begin")
+                # Loss of each micro-batch weighted by its share of the labelled items of the whole step
+                # (all processes), so that the gradient equals that of one big batch.
+                counts = [self._count_items(b) for b in micro_batches]
+                total = max(all_reduce_sum(torch.tensor(float(sum(counts)), device=self.device)).item(), 1.0)
+                step_loss = torch.zeros((), device=self.device)
+                for i, (batch, count) in enumerate(zip(micro_batches, counts)):
+                    samples += _num_rows(batch)
+                    tokens += _num_tokens(batch)
+                    batch = self._to_device(batch)
+                    with self._no_sync(model, last=i == len(micro_batches) - 1):
+                        with self._autocast():
+                            loss = self.compute_loss(model, batch)
+                        loss = loss * (count / total) if count != total else loss
+                        scaled = loss * self.world_size if self.world_size > 1 else loss  # DDP averages grads
+                        (self.scaler.scale(scaled) if self.scaler else scaled).backward()
+                    step_loss += loss.detach().float()
+                micro_batches = []
+                step_loss = all_reduce_sum(step_loss)
+                if not torch.isfinite(step_loss):
+                    self._stop_on_bad_loss(step_loss.item())
+                if self.scaler:
+                    self.scaler.unscale_(self.optimizer)
+                if args.max_grad_norm > 0:
+                    grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), args.max_grad_norm)
+                if self.scaler:
+                    self.scaler.step(self.optimizer)
+                    self.scaler.update()
+                else:
+                    self.optimizer.step()
+                self.lr_scheduler.step()
+                model.zero_grad(set_to_none=True)
+                loss_since_log += step_loss
+
+                state.global_step += 1
+                state.steps_in_epoch = state.global_step - epoch * steps_per_epoch
+                state.epoch = epoch + state.steps_in_epoch / steps_per_epoch
+                self._call("on_step_end")
+                if self.control.should_log:
+                    counters = all_reduce_sum(torch.tensor([float(samples), float(tokens)], device=self.device))
+                    elapsed = time.perf_counter() - meter_time
+                    logs = {"loss": loss_since_log.item() / (state.global_step - logged_steps),
+                            "learning_rate": self.lr_scheduler.get_last_lr()[0],
+                            "samples_per_second": counters[0].item() / elapsed}
+                    if counters[1].item():
+                        logs["tokens_per_second"] = counters[1].item() / elapsed
+                    if grad_norm is not None:
+                        logs["grad_norm"] = float(grad_norm)
+                    if peak is not None:  # model FLOPs utilisation, 6 * params * tokens (see utils.peak_flops)
+                        logs["mfu"] = 6 * n_params * counters[1].item() / elapsed / (peak * self.world_size)
+                    state.num_input_tokens_seen += int(counters[1].item())
+                    state.total_flos += 6.0 * n_params * counters[1].item()
+                    loss_since_log.zero_()
+                    logged_steps, samples, tokens, meter_time = state.global_step, 0, 0, time.perf_counter()
+                    self.log(logs)
+                self._evaluate_and_save()
+                if self.control.should_training_stop or self.control.should_epoch_stop:
+                    break
+            self.control.should_epoch_stop = False
+            self._call("on_epoch_end")
+            self._evaluate_and_save()
+            if self.control.should_training_stop:
+                break
+
+        runtime = time.perf_counter() - start_time
+        if args.load_best_model_at_end and state.best_model_checkpoint:
+            logger.info(f"Loading the best model from {state.best_model_checkpoint} ({args.best_metric_name()}="
+                        f"{state.best_metric}).")
+            ckpt.load_model_weights(self.model, Path(state.best_model_checkpoint))
+        train_loss = _mean_train_loss(state.log_history, start_step)
+        steps_done = state.global_step - start_step
+        metrics = {"train_runtime": runtime, "train_loss": train_loss,
+                   "train_samples_per_second": steps_done * args.total_train_batch_size() / runtime,
+                   "train_steps_per_second": steps_done / runtime, "total_flos": state.total_flos, "epoch": state.epoch}
+        self.log(metrics)
+        self._call("on_train_end")
+        self.model_wrapped = self.model
+        return TrainOutput(state.global_step, train_loss, metrics)
+
+    def compute_loss(self, model: torch.nn.Module, inputs: dict[str, Any], return_outputs: bool = False):
+        """The mean loss of one batch: ``model(**inputs)``'s first output. Override for a custom loss
+        (return the mean over the batch's labelled items; accumulation weights it by their count)."""
+        missing = [name for name in self.label_names if name not in inputs]
+        if missing:
+            raise KeyError(
+                f"The batch has no {missing} (its keys: {sorted(inputs)}), so the model cannot compute a loss. "
+                "Give each example a 'labels' (or 'label') field, or set TrainingArguments.label_names "
+                "to the key(s) that hold the labels."
+            )
+        outputs = model(**inputs)
+        loss = _first_output(outputs)
+        if not isinstance(loss, torch.Tensor) or loss.dim() != 0:
+            raise ValueError(f"{type(_unwrap(model)).__name__} returned {type(outputs).__name__} whose first output is "
+                             "not a scalar loss; the Trainer needs model(**batch)[0] (or .loss) to be the loss.")
+        return (loss, outputs) if return_outputs else loss
+
+    def _evaluate_and_save(self) -> None:
+        control = self.control
+        metrics = None
+        if control.should_evaluate:
+            control.should_evaluate = False
+            metrics = self.evaluate()
+        if control.should_save:
+            control.should_save = False
+            self._save_checkpoint(metrics)
+        control.should_log = False
+
+    def _stop_on_bad_loss(self, value: float) -> None:
+        last = ckpt.last_checkpoint(self.args.output_dir)
+        self.control.should_training_stop = True
+        self._call("on_train_end")
+        raise FloatingPointError(
+            f"The training loss is {value} at step {self.state.global_step + 1} (epoch {self.state.epoch:.2f}); "
+            "training stopped before applying that update. "
+            + (f"The last good checkpoint is {last}. " if last else "No checkpoint was saved before it. ")
+            + "Lower learning_rate, set max_grad_norm, use bf16 instead of fp16, or check the data for bad values."
+        )
+
+    # ---- evaluation -------------------------------------------------------------------------------
+
+    def evaluate(self, eval_dataset: Any = None, metric_key_prefix: str = "eval") -> dict[str, float]:
+        """Loss and ``compute_metrics`` on the eval set, keys prefixed ``eval_``; logged and returned."""
+        dataset = eval_dataset if eval_dataset is not None else self.eval_dataset
+        if dataset is None:
+            raise ValueError("evaluate() needs an eval dataset: pass eval_dataset= to the Trainer or to evaluate().")
+        output = self._prediction_loop(_require_dataset(dataset, "eval_dataset", "evaluate()"), metric_key_prefix)
+        self.log(output.metrics)
+        self._call("on_evaluate", metrics=output.metrics)
+        return output.metrics
+
+    def predict(self, test_dataset: Any, metric_key_prefix: str = "test") -> PredictionOutput:
+        """Predictions (host numpy), label ids when the dataset has labels, and metrics prefixed ``test_``."""
+        output = self._prediction_loop(_require_dataset(test_dataset, "test_dataset", "predict()"), metric_key_prefix)
+        self._call("on_predict", metrics=output.metrics)
+        return output
+
+    def prediction_step(self, model: torch.nn.Module, inputs: dict[str, Any]):
+        """(mean loss or None, predictions or None, labels or None) of one batch, on the device."""
+        inputs = self._to_device(inputs)
+        has_labels = all(name in inputs for name in self.label_names)
+        with torch.no_grad(), self._autocast():
+            outputs = model(**inputs)
+        loss = _first_output(outputs) if has_labels else None
+        if isinstance(outputs, torch.Tensor):
+            predictions = () if has_labels else (outputs,)
+        elif hasattr(outputs, "keys"):
+            predictions = tuple(outputs[key] for key in outputs.keys() if key not in _OUTPUT_KEYS_IGNORED)
+        else:
+            predictions = tuple(outputs[1:] if has_labels else outputs)
+        predictions = tuple(p for p in predictions if isinstance(p, torch.Tensor))
+        labels = tuple(inputs[name] for name in self.label_names) if has_labels else ()
+        return loss, _single(predictions), _single(labels)
+
+    def _prediction_loop(self, dataset: Any, prefix: str) -> PredictionOutput:
+        """Each process predicts examples rank, rank + world, ...; outputs move to host numpy per batch."""
+        args, model = self.args, self.model
+        start = time.perf_counter()
+        indices = list(range(self.rank, len(dataset), self.world_size))
+        size = args.per_device_eval_batch_size
+        loader = self._loader(dataset, [indices[i : i + size] for i in range(0, len(indices), size)])
+        was_training = model.training
+        model.eval()
+        loss_sum, rows, predictions, labels = 0.0, 0, [], []
+        for batch in loader:
+            loss, prediction, label = self.prediction_step(model, batch)
+            if loss is not None:  # weighted by labelled items: the exact mean over the whole set
+                count = self._count_items(batch)
+                loss_sum += loss.item() * count
+                rows += count
+            predictions.append(_to_host(prediction))
+            labels.append(_to_host(label))
+            self._call("on_prediction_step", num_batches=len(loader))
+        model.train(was_training)
+        gathered = gather_objects((loss_sum, rows, _concat(predictions), _concat(labels)))
+        loss_sum, rows = sum(g[0] for g in gathered), sum(g[1] for g in gathered)
+        predictions = _interleave([g[2] for g in gathered])
+        labels = _interleave([g[3] for g in gathered])
+        metrics: dict[str, float] = {}
+        if rows:
+            metrics[f"{prefix}_loss"] = loss_sum / rows
+        if self.compute_metrics is not None and predictions is not None and labels is not None:
+            for key, value in self.compute_metrics(EvalPrediction(predictions, labels)).items():
+                metrics[key if key.startswith(f"{prefix}_") else f"{prefix}_{key}"] = float(value)
+        runtime = time.perf_counter() - start
+        metrics.update({f"{prefix}_runtime": runtime, f"{prefix}_samples_per_second": len(dataset) / runtime})
+        return PredictionOutput(predictions, labels, metrics)
+
+    # ---- logging and saving -----------------------------------------------------------------------
+
+    def log(self, logs: dict[str, float]) -> None:
+        """Add epoch and step, append to state.log_history and hand to the on_log callbacks (sinks)."""
+        logs = {**logs, "epoch": round(self.state.epoch, 4), "step": self.state.global_step}
+        self.state.log_history.append(logs)
+        self._call("on_log", logs=logs)
+
+    def save_model(self, output_dir: str | None = None) -> None:
+        """Weights (+ config), tokenizer and training_args.json into ``output_dir`` (default args.output_dir)."""
+        folder = Path(output_dir or self.args.output_dir)
+        if self.rank == 0:
+            folder.mkdir(parents=True, exist_ok=True)
+            ckpt.save_model_weights(self.model, folder)
+            if self.processing_class is not None and hasattr(self.processing_class, "save_pretrained"):
+                self.processing_class.save_pretrained(folder)
+            (folder / ckpt.ARGS_NAME).write_text(self.args.to_json_string(), encoding="utf-8")
+        barrier()
+
+    def _save_checkpoint(self, metrics: dict[str, float] | None) -> None:
+        args, state = self.args, self.state
+        folder = Path(args.output_dir) / f"{ckpt.PREFIX}-{state.global_step}"
+        name = args.best_metric_name()
+        if metrics and name in metrics:
+            value, greater = metrics[name], args.best_metric_greater()
+            if state.best_metric is None or (value > state.best_metric if greater else value < state.best_metric):
+                state.best_metric, state.best_model_checkpoint = value, str(folder)
+        rng_states = gather_objects(get_rng_state())
+        if self.rank == 0:
+            ckpt.save_checkpoint(folder, model=self.model, optimizer=self.optimizer, scheduler=self.lr_scheduler,
+                                 scaler=self.scaler, state=state, args_json=args.to_json_string(), rng_states=rng_states)
+            ckpt.rotate_checkpoints(args.output_dir, args.save_total_limit, state.best_model_checkpoint)
+        barrier()
+        self._call("on_save")
+
+    def _find_checkpoint(self, resume: str | bool | None) -> Path | None:
+        resume = resume if resume is not None else self.args.resume_from_checkpoint
+        if resume in (True, "last", "True", "true"):
+            found = ckpt.last_checkpoint(self.args.output_dir)
+            if found is None:
+                raise FileNotFoundError(f"resume_from_checkpoint=True but {self.args.output_dir} holds no checkpoint-* "
+                                        "folder; pass a checkpoint folder, or resume_from_checkpoint=None.")
+            return found
+        if resume in (None, False, ""):
+            existing = ckpt.last_checkpoint(self.args.output_dir)
+            if existing is not None and not self.args.overwrite_output_dir:
+                raise FileExistsError(
+                    f"output_dir {self.args.output_dir} already holds {existing.name} from an earlier run. Pass "
+                    "resume_from_checkpoint=True to continue it, overwrite_output_dir=True to start over, "
+                    "or another output_dir.")
+            return None
+        path = Path(resume)
+        if not (path / ckpt.TRAINER_STATE_NAME).is_file():
+            raise FileNotFoundError(f"resume_from_checkpoint={str(resume)!r} is not a checkpoint folder "
+                                    f"(no {ckpt.TRAINER_STATE_NAME} in it).")
+        return path
+
+    def _load_checkpoint(self, folder: Path) -> None:
+        logger.info(f"Resuming from {folder}.")
+        ckpt.load_model_weights(self.model, folder)
+        saved, rng = ckpt.load_training_state(folder, self.optimizer, self.lr_scheduler, self.scaler, self.rank)
+        if saved.steps_per_epoch != self.state.steps_per_epoch or saved.train_batch_size != self.state.train_batch_size:
+            raise ValueError(
+                f"{folder} was saved with {saved.steps_per_epoch} steps per epoch and batch {saved.train_batch_size}; "
+                f"this run has {self.state.steps_per_epoch} and {self.state.train_batch_size}. Resume with the same "
+                "dataset, batch size, accumulation and number of processes.")
+        for name in ("global_step", "epoch", "steps_in_epoch", "log_history", "best_metric", "best_model_checkpoint",
+                     "num_input_tokens_seen", "total_flos"):
+            setattr(self.state, name, getattr(saved, name))
+        set_rng_state(*rng)
+
+    # ---- plumbing ---------------------------------------------------------------------------------
+
+    def _create_optimizer_and_scheduler(self, num_training_steps: int) -> None:
+        from ..optimization import AdamW, get_parameter_groups, get_scheduler
+
+        args = self.args
+        if self.optimizer is None:
+            self.optimizer = AdamW(get_parameter_groups(self.model, args.weight_decay), lr=args.learning_rate,
+                                   betas=(args.adam_beta1, args.adam_beta2), eps=args.adam_epsilon)
+        if self.lr_scheduler is None:
+            self.lr_scheduler = get_scheduler(args.lr_scheduler_type, self.optimizer,
+                                              num_warmup_steps=args.get_warmup_steps(num_training_steps),
+                                              num_training_steps=num_training_steps)
+
+    def _wrap_model(self) -> torch.nn.Module:
+        self.model.train()
+        if self.world_size > 1 and self.model_wrapped is self.model:
+            device_ids = [self.device.index] if self.device.type == "cuda" else None
+            self.model_wrapped = torch.nn.parallel.DistributedDataParallel(self.model, device_ids=device_ids)
+        return self.model_wrapped
+
+    def _batch_plan(self, dataset: Any, epoch: int) -> list[list[int]]:
+        args = self.args
+        if args.group_by_length and self._lengths is None:
+            self._lengths = example_lengths(dataset)
+            if self._lengths is None:
+                raise ValueError("group_by_length=True needs examples with an 'input_ids' (or 'length') field.")
+        return epoch_batches(len(dataset), args.per_device_train_batch_size, seed=args.seed, epoch=epoch,
+                             lengths=self._lengths if args.group_by_length else None,
+                             drop_last=args.dataloader_drop_last, rank=self.rank, world_size=self.world_size)
+
+    def _train_loader(self, dataset: Any, epoch: int, skip_batches: int) -> DataLoader:
+        return self._loader(dataset, self._batch_plan(dataset, epoch)[skip_batches:], seed=self.args.seed + epoch)
+
+    def _loader(self, dataset: Any, batches: list[list[int]], seed: int = 0) -> DataLoader:
+        # Own generator: creating the iterator then draws no number from the global torch RNG,
+        # which a resumed run must find exactly as it was saved.
+        return DataLoader(dataset, batch_sampler=batches, collate_fn=self._collate,
+                          num_workers=self.args.dataloader_num_workers, pin_memory=self.device.type == "cuda",
+                          generator=torch.Generator().manual_seed(seed))
+
+    def _count_items(self, batch: dict[str, Any]) -> int:
+        """Labelled items of a batch: the count its mean loss divides by (ignored labels excluded)."""
+        labels = batch.get(self.label_names[0]) if self.label_names else None
+        if isinstance(labels, torch.Tensor):
+            if labels.dtype.is_floating_point or labels.dim() == 0:
+                return max(labels.shape[0] if labels.dim() else 1, 1)
+            return int((labels != IGNORE_INDEX).sum())
+        return _num_rows(batch)
+
+    def _to_device(self, batch: dict[str, Any]) -> dict[str, Any]:
+        return {key: value.to(self.device, non_blocking=True) if isinstance(value, torch.Tensor) else value
+                for key, value in batch.items()}
+
+    def _autocast(self):
+        if self.args.bf16 or self.args.fp16:
+            return torch.autocast(self.device.type, dtype=torch.bfloat16 if self.args.bf16 else torch.float16)
+        return contextlib.nullcontext()
+
+    def _no_sync(self, model: torch.nn.Module, last: bool):
+        """Skip DDP's gradient all-reduce on all but the last micro-batch of a step."""
+        if self.world_size > 1 and not last:
+            return model.no_sync()
+        return contextlib.nullcontext()
+
+
+class _Collate:
+    """Drop keys the model does not take, call the collator, return torch tensors (picklable for workers)."""
+
+    def __init__(self, collator: Callable, keep: set[str] | None):
+        self.collator, self.keep = collator, keep
+
+    def __call__(self, features: list[Any]) -> dict[str, Any]:
+        if self.keep is not None and features and hasattr(features[0], "keys"):
+            features = [{key: value for key, value in f.items() if key in self.keep} for f in features]
+        batch = self.collator(features)
+        return {key: _as_tensor(value) for key, value in batch.items()}
+
+
+def _as_tensor(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return torch.from_numpy(value)
+    if isinstance(value, (list, tuple)) and value and isinstance(value[0], (int, float, list)):
+        return torch.tensor(value)
+    return value
+
+
+def _require_dataset(dataset: Any, name: str, method: str) -> Any:
+    if dataset is None:
+        raise ValueError(f"{method} needs a {name}; pass {name}= to the Trainer.")
+    if not hasattr(dataset, "__len__") or not hasattr(dataset, "__getitem__"):
+        raise TypeError(f"{name} must support len() and [index] (a torch Dataset, list or datasets.Dataset), "
+                        f"got {type(dataset).__name__}.")
+    if len(dataset) == 0:
+        raise ValueError(f"{name} is empty (0 examples); check how it was built or filtered.")
+    return dataset
+
+
+def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
+    return getattr(model, "module", model)
+
+
+def _first_output(outputs: Any) -> Any:
+    if isinstance(outputs, torch.Tensor):
+        return outputs
+    if hasattr(outputs, "keys") and "loss" in outputs.keys():
+        return outputs["loss"]
+    return outputs[0]
+
+
+def _num_rows(batch: dict[str, Any]) -> int:
+    for value in batch.values():
+        if isinstance(value, torch.Tensor) and value.dim() > 0:
+            return value.shape[0]
+    return 0
+
+
+def _num_tokens(batch: dict[str, Any]) -> int:
+    if isinstance(batch.get("attention_mask"), torch.Tensor):
+        return int(batch["attention_mask"].sum())
+    if isinstance(batch.get("input_ids"), torch.Tensor):
+        return batch["input_ids"].numel()
+    return 0
+
+
+def _single(values: tuple) -> Any:
+    return None if not values else values[0] if len(values) == 1 else values
+
+
+def _to_host(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, tuple):
+        return tuple(_to_host(v) for v in value)
+    value = value.detach()
+    return (value.float() if value.dtype in (torch.bfloat16, torch.float16) else value).cpu().numpy()
+
+
+def _concat(parts: list[Any]) -> Any:
+    """Concatenate per-batch arrays along rows; a ragged second axis is padded with -100."""
+    parts = [p for p in parts if p is not None]
+    if not parts:
+        return None
+    if isinstance(parts[0], tuple):
+        return tuple(_concat([p[i] for p in parts]) for i in range(len(parts[0])))
+    if parts[0].ndim <= 1 or all(p.shape[1:] == parts[0].shape[1:] for p in parts):
+        return np.concatenate(parts)
+    shape = [max(p.shape[axis] for p in parts) for axis in range(1, parts[0].ndim)]
+    out = np.full((sum(len(p) for p in parts), *shape), IGNORE_INDEX, dtype=parts[0].dtype)
+    row = 0
+    for p in parts:
+        out[(slice(row, row + len(p)), *[slice(0, n) for n in p.shape[1:]])] = p
+        row += len(p)
+    return out
+
+
+def _interleave(parts: list[Any]) -> Any:
+    """Undo the rank-strided split: rank r's j-th row is example j * world + r."""
+    if len(parts) == 1 or parts[0] is None:
+        return parts[0]
+    if isinstance(parts[0], tuple):
+        return tuple(_interleave([p[i] for p in parts]) for i in range(len(parts[0])))
+    padded = _concat(parts)  # pads a ragged second axis consistently across ranks
+    out = np.empty_like(padded)
+    row = 0
+    for rank, p in enumerate(parts):
+        out[rank :: len(parts)][: len(p)] = padded[row : row + len(p)]
+        row += len(p)
+    return out
+
+
+def _mean_train_loss(history: list[dict[str, Any]], start_step: int) -> float:
+    """Mean of the logged step losses since ``start_step`` weighted by the steps each covers."""
+    total, steps, previous = 0.0, 0, start_step
+    for entry in history:
+        if "loss" in entry and entry["step"] > start_step:
+            total += entry["loss"] * (entry["step"] - previous)
+            steps += entry["step"] - previous
+            previous = entry["step"]
+    return total / steps if steps else float("nan")

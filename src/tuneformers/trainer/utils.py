@@ -1,0 +1,192 @@
+"""Trainer plumbing: seeding, RNG state capture/restore, the batch plan, distributed helpers, FLOP guesses."""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+# ---- seeds and RNG state -------------------------------------------------------------------------
+
+
+def set_seed(seed: int) -> None:
+    """Seed python's ``random``, numpy and torch (all CUDA devices too)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    if torch.cuda.is_available():
+        torch.cuda.manual_seed_all(seed)
+
+
+def get_rng_state() -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """This process's RNG states as (tensors, JSON-able dict): torch CPU/CUDA as tensors, python/numpy as JSON."""
+    tensors = {"torch_cpu": torch.get_rng_state()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        for index, state in enumerate(torch.cuda.get_rng_state_all()):
+            tensors[f"torch_cuda_{index}"] = state
+    version, python_state, gauss = random.getstate()
+    kind, keys, position, has_gauss, cached = np.random.get_state()
+    plain = {
+        "python": {"version": version, "state": list(python_state), "gauss": gauss},
+        "numpy": {"kind": kind, "keys": keys.tolist(), "pos": int(position), "has_gauss": int(has_gauss),
+                  "cached_gaussian": float(cached)},
+    }
+    return tensors, plain
+
+
+def set_rng_state(tensors: dict[str, torch.Tensor], plain: dict[str, Any]) -> None:
+    """Restore what ``get_rng_state`` captured."""
+    torch.set_rng_state(tensors["torch_cpu"])
+    cuda_states = [tensors[key] for key in sorted(k for k in tensors if k.startswith("torch_cuda_"))]
+    if cuda_states and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(cuda_states)
+    python = plain["python"]
+    random.setstate((python["version"], tuple(python["state"]), python["gauss"]))
+    state = plain["numpy"]
+    np.random.set_state((state["kind"], np.asarray(state["keys"], dtype=np.uint32), state["pos"],
+                         state["has_gauss"], state["cached_gaussian"]))
+
+
+# ---- the batch plan ------------------------------------------------------------------------------
+
+
+def example_lengths(dataset: Any, key: str = "input_ids") -> list[int] | None:
+    """Lengths of ``dataset[i][key]``, computed once; a ``length`` column or key is used when present.
+
+    Reads whole columns of column datasets (HF ``datasets``) at once. None when there is no such key.
+    """
+    columns = getattr(dataset, "column_names", None)
+    if columns is not None:
+        if "length" in columns:
+            return [int(length) for length in dataset["length"]]
+        if key in columns:
+            return [len(value) for value in dataset[key]]
+        return None
+    if len(dataset) == 0:
+        return None
+    first = dataset[0]
+    if not hasattr(first, "keys"):
+        return None
+    name = "length" if "length" in first else key if key in first else None
+    if name is None:
+        return None
+    if name == "length":
+        return [int(dataset[index]["length"]) for index in range(len(dataset))]
+    return [len(dataset[index][name]) for index in range(len(dataset))]
+
+
+def epoch_batches(
+    num_examples: int,
+    batch_size: int,
+    *,
+    seed: int,
+    epoch: int,
+    shuffle: bool = True,
+    lengths: Sequence[int] | None = None,
+    drop_last: bool = False,
+    rank: int = 0,
+    world_size: int = 1,
+) -> list[list[int]]:
+    """This rank's batches of example indices for one epoch; a pure function of its arguments.
+
+    The order depends only on (seed, epoch), never on global RNG state, so a resumed run can skip
+    to any batch without replaying the ones before. With ``lengths``, the shuffled indices are cut
+    into mega-batches of 50 batches, each sorted longest first, so batches hold similar lengths.
+    With ``world_size`` > 1, each global batch of ``batch_size * world_size`` examples is split
+    into contiguous per-rank slices; the index list is wrapped around to a multiple of the world
+    size (as torch's DistributedSampler does), so every rank runs the same number of batches.
+    """
+    if shuffle:
+        generator = np.random.default_rng([seed, epoch])
+        order = generator.permutation(num_examples)
+    else:
+        order = np.arange(num_examples)
+    if world_size > 1 and num_examples % world_size:
+        order = np.concatenate([order, order[: world_size - num_examples % world_size]])
+    global_size = batch_size * world_size
+    if lengths is not None:
+        lengths_array = np.asarray(lengths)
+        mega = global_size * 50
+        chunks = [order[start : start + mega] for start in range(0, len(order), mega)]
+        order = np.concatenate([chunk[np.argsort(-lengths_array[chunk], kind="stable")] for chunk in chunks])
+    batches = []
+    for start in range(0, len(order), global_size):
+        global_batch = order[start : start + global_size]
+        if drop_last and len(global_batch) < global_size:
+            break
+        per_rank = math.ceil(len(global_batch) / world_size)
+        batches.append(global_batch[rank * per_rank : (rank + 1) * per_rank].tolist())
+    return batches
+
+
+# ---- distributed ---------------------------------------------------------------------------------
+
+
+def init_distributed(use_cpu: bool = False) -> tuple[int, int, torch.device]:
+    """(rank, world size, device) of this process; starts the process group under torchrun.
+
+    gloo on CPU, nccl on CUDA; each process takes cuda:LOCAL_RANK.
+    """
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    cuda = torch.cuda.is_available() and not use_cpu
+    if world_size == 1:
+        return 0, 1, torch.device("cuda" if cuda else "cpu")
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    device = torch.device("cuda", local_rank) if cuda else torch.device("cpu")
+    if cuda:
+        torch.cuda.set_device(device)
+    if not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if cuda else "gloo")
+    return dist.get_rank(), dist.get_world_size(), device
+
+
+def is_distributed() -> bool:
+    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+
+
+def all_reduce_sum(tensor: torch.Tensor) -> torch.Tensor:
+    """Sum over processes (in place on a copy); the tensor itself when not distributed."""
+    if not is_distributed():
+        return tensor
+    tensor = tensor.clone()
+    dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
+    return tensor
+
+
+def gather_objects(value: Any) -> list[Any]:
+    """[value of rank 0, value of rank 1, ...]; [value] when not distributed."""
+    if not is_distributed():
+        return [value]
+    gathered: list[Any] = [None] * dist.get_world_size()
+    dist.all_gather_object(gathered, value)
+    return gathered
+
+
+def barrier() -> None:
+    if is_distributed():
+        dist.barrier()
+
+
+# ---- throughput ------------------------------------------------------------------------------------
+
+# Dense bf16/fp16 tensor-core peaks from vendor data sheets (no sparsity), by device-name fragment.
+# A guess for MFU only: clocks, power limits and SKUs vary. CPUs are left out (no useful peak).
+_PEAK_FLOPS = {"H200": 989e12, "H100": 989e12, "A100": 312e12, "L40": 181e12, "A10": 125e12, "L4": 121e12,
+               "4090": 165e12, "3090": 71e12, "V100": 125e12, "T4": 65e12}
+
+
+def peak_flops(device: torch.device) -> float | None:
+    """A documented guess of one device's peak FLOP/s for MFU, or None (CPU, unknown GPU)."""
+    if device.type != "cuda":
+        return None
+    name = torch.cuda.get_device_name(device)
+    for fragment, flops in _PEAK_FLOPS.items():
+        if fragment in name:
+            return flops
+    return None
