@@ -52,7 +52,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--max-length", type=int, default=64, help="truncate snippets to this many tokens")
     parser.add_argument("--learning-rate", type=float, default=None,
-                        help="peak learning rate (default: 5e-5, or 1e-3 with --freeze-encoder)")
+                        help="peak learning rate (default: 1e-4, or 5e-3 with --freeze-encoder)")
     parser.add_argument("--weight-decay", type=float, default=0.01)
     parser.add_argument("--warmup-ratio", type=float, default=0.1, help="fraction of steps spent warming up")
     parser.add_argument("--max-grad-norm", type=float, default=1.0)
@@ -61,7 +61,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--log-every", type=int, default=20, help="print the running loss every N steps")
     args = parser.parse_args(argv)
     if args.learning_rate is None:
-        args.learning_rate = 1e-3 if args.freeze_encoder else 5e-5
+        args.learning_rate = 5e-3 if args.freeze_encoder else 1e-4
     return args
 
 

@@ -1,4 +1,4 @@
-"""examples/finetune_native_pytorch.py runs on a small slice, lowers the loss, and --freeze-encoder trains only the head."""
+"""examples/finetune_native_pytorch.py on a small slice: it lowers the loss; --freeze-encoder trains only the head."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ import pytest
 import torch
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "finetune_native_pytorch.py"
-SMALL = ["--train-size", "96", "--eval-size", "32", "--epochs", "2", "--batch-size", "16", "--max-length", "32",
-         "--log-every", "4"]  # fmt: skip
+# 48 snippets x 4 epochs in batches of 8 = 24 steps: enough to fit the slice, small enough for CI.
+SMALL = ["--train-size", "48", "--eval-size", "16", "--epochs", "4", "--batch-size", "8", "--max-length", "24",
+         "--log-every", "6"]  # fmt: skip
 
 
 def load_example():
@@ -26,16 +27,16 @@ def load_example():
 @pytest.mark.slow
 def test_example_script_lowers_the_training_loss(minilm_dir, rotten_tomatoes_file):
     result = subprocess.run(
-        [sys.executable, str(EXAMPLE), "--model", str(minilm_dir), "--learning-rate", "1e-4", *SMALL],
+        [sys.executable, str(EXAMPLE), "--model", str(minilm_dir), "--learning-rate", "2e-4", *SMALL],
         capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.strip().splitlines()
     before = float(re.search(r"train_loss_before=([\d.]+)", result.stdout).group(1))
     after = float(re.search(r"train_loss_after=([\d.]+)", result.stdout).group(1))
-    assert after < 0.8 * before, result.stdout
+    assert after < 0.7 * before, result.stdout  # measured: 0.69 -> 0.27
     assert re.fullmatch(r"accuracy=[01]\.\d{3}", lines[-1]), lines[-1]
-    assert len(re.findall(r"step=\d+/12 loss=", result.stdout)) == 3  # 2 epochs x 6 batches, logged every 4
+    assert len(re.findall(r"step=\d+/24 loss=", result.stdout)) == 4
 
 
 @pytest.mark.slow

@@ -83,7 +83,10 @@ def test_cola_reads_headerless_train_and_headed_test():
     [
         ("sst-2", "SST-2", "train", ("hide new secretions from the parental units ", None), ["0", "1"]),
         ("qqp", "QQP", "train", ("How do I learn Python?", "What is the best way to learn Python?"), ["1", "0"]),
-        ("mnli", "MNLI", "dev", ("The new rights are nice enough", "Everyone really likes the newest benefits"), ["neutral", "entailment"]),
+        (
+            "mnli", "MNLI", "dev",
+            ("The new rights are nice enough", "Everyone really likes the newest benefits"), ["neutral", "entailment"],
+        ),
         ("mnli-mm", "MNLI", "dev", ("Your gift is appreciated", "Hundreds of donors gave"), ["neutral", "contradiction"]),
         ("qnli", "QNLI", "train", ("When did it open?", "It opened in 1998."), ["entailment", "not_entailment"]),
         ("rte", "RTE", "train", ("Dana Reeve died at 44.", "Dana Reeve is dead."), ["entailment", "not_entailment"]),
@@ -111,8 +114,9 @@ def test_convert_examples_matches_the_tokenizer(tokenizer):
         assert feature.token_type_ids == expected["token_type_ids"]
         assert feature.label == int(example.label)
     single = glue_convert_examples_to_features(
-        [InputExample("a", "good"), InputExample("b", "bad", label="0")], tokenizer, 8, output_mode="classification", label_list=["0", "1"]
-    )
+        [InputExample("a", "good"), InputExample("b", "bad", label="0")],
+        tokenizer, 8, output_mode="classification", label_list=["0", "1"],
+    )  # fmt: skip
     assert single[0].label is None and single[1].label == 0 and sum(single[0].attention_mask) == 3
 
 

@@ -26,7 +26,11 @@ from tuneformers.optimization import (
 def small_model() -> torch.nn.Module:
     torch.manual_seed(0)
     return torch.nn.Sequential(
-        torch.nn.Embedding(11, 8), torch.nn.Linear(8, 16), torch.nn.LayerNorm(16), torch.nn.GELU(), torch.nn.Linear(16, 3)
+        torch.nn.Embedding(11, 8),
+        torch.nn.Linear(8, 16),
+        torch.nn.LayerNorm(16),
+        torch.nn.GELU(),
+        torch.nn.Linear(16, 3),
     )
 
 
@@ -51,7 +55,9 @@ def tiny_loss(model):
 # ---------------------------------------------------------------------------------------------- AdamW
 
 
-@pytest.mark.parametrize("kernel", [dict(foreach=False), dict(foreach=True), dict(fused=True), dict()])
+@pytest.mark.parametrize(
+    "kernel", [dict(foreach=False), dict(foreach=True), dict()], ids=["loop", "foreach", "default-fused"]
+)
 def test_adamw_matches_torch_adamw_on_tiny_model(kernel):
     ours_model, torch_model = small_model(), small_model()
     ours = AdamW(get_parameter_groups(ours_model, 0.1), lr=3e-3, betas=(0.8, 0.99), eps=1e-7, **kernel)
@@ -220,7 +226,9 @@ def test_schedules_match_transformers_over_a_long_run(name, kwargs):
     total = None if name.startswith("constant") else 50
     ours = learning_rates(lambda o: get_scheduler(name, o, warmup, total, **kwargs), steps=60, lr=3.0)
     oracle = learning_rates(
-        lambda o: hf.get_scheduler(name, o, num_warmup_steps=warmup, num_training_steps=total, scheduler_specific_kwargs=kwargs),
+        lambda o: hf.get_scheduler(
+            name, o, num_warmup_steps=warmup, num_training_steps=total, scheduler_specific_kwargs=kwargs
+        ),
         steps=60,
         lr=3.0,
     )

@@ -233,10 +233,11 @@ def test_missing_tensorflow_names_the_pip_extra():
 
 
 def test_tf_modules_do_not_import_torch():
-    code = ("import tuneformers as t; t.TFBertForSequenceClassification; t.create_optimizer\n"
-            "import sys; print('torch' in sys.modules)")
+    code = ("import tuneformers as t; t.TFBertForSequenceClassification; t.create_optimizer; t.TFTrainer\n"
+            "import tuneformers.data.processors.glue_tf, tuneformers.modeling_tf_pytorch_utils\n"
+            "import sys; print('torch' in sys.modules, 'transformers' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == "False"
+    assert result.stdout.strip() == "False False"
 
 
 @pytest.mark.slow

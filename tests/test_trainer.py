@@ -308,3 +308,47 @@ def test_existing_checkpoints_need_resume_or_overwrite(tmp_path):
     Trainer(Regressor(), args, train_dataset=regression_data()).train()
     with pytest.raises(FileExistsError, match="resume_from_checkpoint=True.*overwrite_output_dir=True"):
         Trainer(Regressor(), args, train_dataset=regression_data()).train()
+
+
+def test_column_dataset_lengths_are_read_by_column(tmp_path):
+    class ColumnDataset:  # the part of HF datasets.Dataset the Trainer uses
+        column_names = ["input_ids", "labels"]
+
+        def __init__(self, rows):
+            self.rows = rows
+            self.column_reads = 0
+
+        def __len__(self):
+            return len(self.rows)
+
+        def __getitem__(self, key):
+            if isinstance(key, str):
+                self.column_reads += 1
+                return [row[key] for row in self.rows]
+            return self.rows[key]
+
+    rng = np.random.default_rng(0)
+    dataset = ColumnDataset([{"input_ids": torch.tensor(rng.integers(0, 20, n)), "labels": torch.tensor(rng.integers(0, 3, n))}
+                             for n in rng.integers(2, 9, 40)])
+
+    def pad(features):
+        length = max(len(f["input_ids"]) for f in features)
+        return {key: torch.stack([F.pad(f[key], (0, length - len(f[key])), value=-100 * (key == "labels"))
+                                  for f in features]) for key in ("input_ids", "labels")}
+
+    trainer = Trainer(Tagger(), quiet_args(tmp_path, max_steps=5, group_by_length=True), data_collator=pad,
+                      train_dataset=dataset)
+    trainer.train()
+    assert dataset.column_reads == 1  # lengths computed once, from the column
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("precision", ["fp16", "bf16"])
+def test_mixed_precision_on_cuda(tmp_path, precision):
+    torch.manual_seed(0)
+    trainer = Trainer(Regressor(), quiet_args(tmp_path, max_steps=6, **{precision: True}), train_dataset=regression_data())
+    trainer.train()
+    assert trainer.model.linear.weight.device.type == "cuda"
+    assert (trainer.scaler is not None) == (precision == "fp16")
+    losses = [e["loss"] for e in trainer.state.log_history if "loss" in e]
+    assert len(losses) == 6 and all(math.isfinite(x) for x in losses) and losses[-1] < losses[0]

@@ -279,6 +279,20 @@ class TFPreTrainedModel(keras.Model):
 
     # ---- Keras hooks ----------------------------------------------------------------------------
 
+    def compile(self, *args: Any, jit_compile: bool | str = False, **kwargs: Any) -> None:
+        """Keras compile; XLA is off by default because dynamically padded batches would recompile per length.
+
+        Pass ``jit_compile=True`` (or "auto") when batches are padded to one fixed length.
+        """
+        super().compile(*args, jit_compile=jit_compile, **kwargs)
+
+    def fit(self, *args: Any, **kwargs: Any):
+        """Keras fit; a tf.data.Dataset is used in its own order (shuffle it with dataset.shuffle)."""
+        data = args[0] if args else kwargs.get("x")
+        if isinstance(data, tf.data.Dataset) and len(args) < 9:
+            kwargs.setdefault("shuffle", False)  # Keras ignores shuffle for datasets, but warns when it is True
+        return super().fit(*args, **kwargs)
+
     def task_loss(self, labels: Any, outputs: TFModelOutput) -> tf.Tensor:
         raise NotImplementedError(f"{type(self).__name__} has no task loss; compile it with a Keras loss.")
 

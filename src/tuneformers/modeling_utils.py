@@ -252,9 +252,9 @@ class PreTrainedModel(nn.Module):
 def load_state_dict(folder: Path, from_tf: bool = False) -> dict[str, torch.Tensor]:
     """Read the weights of an HF-format folder, whichever of the known layouts it uses."""
     if from_tf:
-        from .modeling_tf_pytorch_utils import load_tf_weights_as_pt_state_dict
+        from .modeling_tf_pytorch_utils import load_tf_weights_into_pt_state_dict
 
-        return {key: torch.from_numpy(array) for key, array in load_tf_weights_as_pt_state_dict(folder).items()}
+        return {key: torch.from_numpy(array) for key, array in load_tf_weights_into_pt_state_dict(folder).items()}
     if (folder / SAFE_WEIGHTS_NAME).is_file():
         return _load_safetensors(folder / SAFE_WEIGHTS_NAME)
     if (folder / SAFE_WEIGHTS_INDEX_NAME).is_file():

@@ -89,7 +89,9 @@ def _read_rows(path: Path) -> tuple[list[str], list[dict[str, Any]]]:
                 except json.JSONDecodeError as error:
                     raise ValueError(f"{path}, line {number}: not valid JSON ({error.msg}).") from None
                 if not isinstance(record, dict):
-                    raise ValueError(f"{path}, line {number}: expected a JSON object per line, got {type(record).__name__}.")
+                    raise ValueError(
+                        f"{path}, line {number}: expected a JSON object per line, got {type(record).__name__}."
+                    )
                 rows.append(record)
             columns = list(rows[0]) if rows else []
         else:

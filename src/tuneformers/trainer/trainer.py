@@ -24,12 +24,12 @@ from ..utils import get_logger
 from . import checkpoint as ckpt
 from .callbacks import CallbackHandler, TrainerCallback, TrainerControl, TrainerState, default_callbacks
 from .training_args import TrainingArguments
-from .utils import (all_reduce_sum, barrier, epoch_batches, example_lengths, gather_objects, get_rng_state,
-                    init_distributed, peak_flops, set_rng_state, set_seed)
+from .utils import (IGNORE_INDEX, BatchCollator, ThroughputMeter, all_reduce_sum, barrier, concat_rows, epoch_batches, example_lengths,
+                    gather_objects, get_rng_state, init_distributed, interleave_ranks, mean_train_loss, num_rows,
+                    peak_flops, set_rng_state, set_seed, to_host)
 
 logger = get_logger(__name__)
 
-IGNORE_INDEX = -100
 _OUTPUT_KEYS_IGNORED = ("loss", "hidden_states", "attentions")
 
 
@@ -98,7 +98,7 @@ class Trainer:
         self.label_names = args.get_label_names(forward)
         takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in forward.values())
         keep = set(forward) | set(self.label_names) | {"label", "label_ids", "labels"}
-        self._collate = _Collate(self.data_collator, None if takes_any or not args.remove_unused_columns else keep)
+        self._collate = BatchCollator(self.data_collator, None if takes_any or not args.remove_unused_columns else keep)
         self._lengths: list[int] | None = None
         self.state = TrainerState(is_world_process_zero=self.rank == 0)
         self.control = TrainerControl()
@@ -145,12 +145,11 @@ class Trainer:
             eval_steps=args.get_eval_steps(), save_steps=args.save_steps, is_world_process_zero=self.rank == 0)
         if checkpoint is not None:
             self._load_checkpoint(checkpoint)  # restores weights, optimizer, scheduler, state and RNG
-        n_params = sum(p.numel() for p in self.model.parameters())
-        peak = peak_flops(self.device)
-        start_time = meter_time = time.perf_counter()
+        self.control = TrainerControl()
+        meter = ThroughputMeter(self.device)
+        start_time = time.perf_counter()
         start_step, logged_steps = state.global_step, state.global_step
-        loss_since_log = torch.zeros((), device=self.device)
-        samples, tokens, grad_norm = 0, 0, None
+        loss_since_log, grad_norm = torch.zeros((), device=self.device), None
         self._call("on_train_begin")
         for epoch in range(state.global_step // steps_per_epoch, num_epochs):
             if state.global_step >= max_steps:
@@ -170,8 +169,7 @@ class Trainer:
                 total = max(all_reduce_sum(torch.tensor(float(sum(counts)), device=self.device)).item(), 1.0)
                 step_loss = torch.zeros((), device=self.device)
                 for i, (batch, count) in enumerate(zip(micro_batches, counts)):
-                    samples += _num_rows(batch)
-                    tokens += _num_tokens(batch)
+                    meter.add(batch)
                     batch = self._to_device(batch)
                     with self._no_sync(model, last=i == len(micro_batches) - 1):
                         with self._autocast():
@@ -202,22 +200,9 @@ class Trainer:
                 state.epoch = epoch + state.steps_in_epoch / steps_per_epoch
                 self._call("on_step_end")
                 if self.control.should_log:
-                    counters = all_reduce_sum(torch.tensor([float(samples), float(tokens)], device=self.device))
-                    elapsed = time.perf_counter() - meter_time
-                    logs = {"loss": loss_since_log.item() / (state.global_step - logged_steps),
-                            "learning_rate": self.lr_scheduler.get_last_lr()[0],
-                            "samples_per_second": counters[0].item() / elapsed}
-                    if counters[1].item():
-                        logs["tokens_per_second"] = counters[1].item() / elapsed
-                    if grad_norm is not None:
-                        logs["grad_norm"] = float(grad_norm)
-                    if peak is not None:  # model FLOPs utilisation, 6 * params * tokens (see utils.peak_flops)
-                        logs["mfu"] = 6 * n_params * counters[1].item() / elapsed / (peak * self.world_size)
-                    state.num_input_tokens_seen += int(counters[1].item())
-                    state.total_flos += 6.0 * n_params * counters[1].item()
+                    self._log_training(loss_since_log.item() / (state.global_step - logged_steps), grad_norm, meter)
                     loss_since_log.zero_()
-                    logged_steps, samples, tokens, meter_time = state.global_step, 0, 0, time.perf_counter()
-                    self.log(logs)
+                    logged_steps = state.global_step
                 self._evaluate_and_save()
                 if self.control.should_training_stop or self.control.should_epoch_stop:
                     break
@@ -232,7 +217,7 @@ class Trainer:
             logger.info(f"Loading the best model from {state.best_model_checkpoint} ({args.best_metric_name()}="
                         f"{state.best_metric}).")
             ckpt.load_model_weights(self.model, Path(state.best_model_checkpoint))
-        train_loss = _mean_train_loss(state.log_history, start_step)
+        train_loss = mean_train_loss(state.log_history, start_step)
         steps_done = state.global_step - start_step
         metrics = {"train_runtime": runtime, "train_loss": train_loss,
                    "train_samples_per_second": steps_done * args.total_train_batch_size() / runtime,
@@ -258,6 +243,23 @@ class Trainer:
             raise ValueError(f"{type(_unwrap(model)).__name__} returned {type(outputs).__name__} whose first output is "
                              "not a scalar loss; the Trainer needs model(**batch)[0] (or .loss) to be the loss.")
         return (loss, outputs) if return_outputs else loss
+
+    def _log_training(self, loss: float, grad_norm: torch.Tensor | None, meter: ThroughputMeter) -> None:
+        """Log loss, learning rate, grad norm, samples/s, tokens/s and (on known GPUs) MFU since the last log."""
+        logs = {"loss": loss, "learning_rate": self.lr_scheduler.get_last_lr()[0]}
+        if grad_norm is not None:
+            logs["grad_norm"] = float(grad_norm)
+        samples, tokens, seconds = meter.read_and_reset()  # summed over processes
+        logs["samples_per_second"] = samples / seconds
+        if tokens:
+            logs["tokens_per_second"] = tokens / seconds
+            flops = 6.0 * sum(p.numel() for p in self.model.parameters()) * tokens  # forward + backward estimate
+            peak = peak_flops(self.device)
+            if peak is not None:  # model FLOPs utilisation; no CPU figure (see utils.peak_flops)
+                logs["mfu"] = flops / seconds / (peak * self.world_size)
+            self.state.num_input_tokens_seen += tokens
+            self.state.total_flos += flops
+        self.log(logs)
 
     def _evaluate_and_save(self) -> None:
         control = self.control
@@ -332,14 +334,14 @@ class Trainer:
                 count = self._count_items(batch)
                 loss_sum += loss.item() * count
                 rows += count
-            predictions.append(_to_host(prediction))
-            labels.append(_to_host(label))
+            predictions.append(to_host(prediction))
+            labels.append(to_host(label))
             self._call("on_prediction_step", num_batches=len(loader))
         model.train(was_training)
-        gathered = gather_objects((loss_sum, rows, _concat(predictions), _concat(labels)))
+        gathered = gather_objects((loss_sum, rows, concat_rows(predictions), concat_rows(labels)))
         loss_sum, rows = sum(g[0] for g in gathered), sum(g[1] for g in gathered)
-        predictions = _interleave([g[2] for g in gathered])
-        labels = _interleave([g[3] for g in gathered])
+        predictions = interleave_ranks([g[2] for g in gathered])
+        labels = interleave_ranks([g[3] for g in gathered])
         metrics: dict[str, float] = {}
         if rows:
             metrics[f"{prefix}_loss"] = loss_sum / rows
@@ -469,7 +471,7 @@ class Trainer:
             if labels.dtype.is_floating_point or labels.dim() == 0:
                 return max(labels.shape[0] if labels.dim() else 1, 1)
             return int((labels != IGNORE_INDEX).sum())
-        return _num_rows(batch)
+        return num_rows(batch)
 
     def _to_device(self, batch: dict[str, Any]) -> dict[str, Any]:
         return {key: value.to(self.device, non_blocking=True) if isinstance(value, torch.Tensor) else value
@@ -485,27 +487,6 @@ class Trainer:
         if self.world_size > 1 and not last:
             return model.no_sync()
         return contextlib.nullcontext()
-
-
-class _Collate:
-    """Drop keys the model does not take, call the collator, return torch tensors (picklable for workers)."""
-
-    def __init__(self, collator: Callable, keep: set[str] | None):
-        self.collator, self.keep = collator, keep
-
-    def __call__(self, features: list[Any]) -> dict[str, Any]:
-        if self.keep is not None and features and hasattr(features[0], "keys"):
-            features = [{key: value for key, value in f.items() if key in self.keep} for f in features]
-        batch = self.collator(features)
-        return {key: _as_tensor(value) for key, value in batch.items()}
-
-
-def _as_tensor(value: Any) -> Any:
-    if isinstance(value, np.ndarray):
-        return torch.from_numpy(value)
-    if isinstance(value, (list, tuple)) and value and isinstance(value[0], (int, float, list)):
-        return torch.tensor(value)
-    return value
 
 
 def _require_dataset(dataset: Any, name: str, method: str) -> Any:
@@ -531,73 +512,5 @@ def _first_output(outputs: Any) -> Any:
     return outputs[0]
 
 
-def _num_rows(batch: dict[str, Any]) -> int:
-    for value in batch.values():
-        if isinstance(value, torch.Tensor) and value.dim() > 0:
-            return value.shape[0]
-    return 0
-
-
-def _num_tokens(batch: dict[str, Any]) -> int:
-    if isinstance(batch.get("attention_mask"), torch.Tensor):
-        return int(batch["attention_mask"].sum())
-    if isinstance(batch.get("input_ids"), torch.Tensor):
-        return batch["input_ids"].numel()
-    return 0
-
-
 def _single(values: tuple) -> Any:
     return None if not values else values[0] if len(values) == 1 else values
-
-
-def _to_host(value: Any) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, tuple):
-        return tuple(_to_host(v) for v in value)
-    value = value.detach()
-    return (value.float() if value.dtype in (torch.bfloat16, torch.float16) else value).cpu().numpy()
-
-
-def _concat(parts: list[Any]) -> Any:
-    """Concatenate per-batch arrays along rows; a ragged second axis is padded with -100."""
-    parts = [p for p in parts if p is not None]
-    if not parts:
-        return None
-    if isinstance(parts[0], tuple):
-        return tuple(_concat([p[i] for p in parts]) for i in range(len(parts[0])))
-    if parts[0].ndim <= 1 or all(p.shape[1:] == parts[0].shape[1:] for p in parts):
-        return np.concatenate(parts)
-    shape = [max(p.shape[axis] for p in parts) for axis in range(1, parts[0].ndim)]
-    out = np.full((sum(len(p) for p in parts), *shape), IGNORE_INDEX, dtype=parts[0].dtype)
-    row = 0
-    for p in parts:
-        out[(slice(row, row + len(p)), *[slice(0, n) for n in p.shape[1:]])] = p
-        row += len(p)
-    return out
-
-
-def _interleave(parts: list[Any]) -> Any:
-    """Undo the rank-strided split: rank r's j-th row is example j * world + r."""
-    if len(parts) == 1 or parts[0] is None:
-        return parts[0]
-    if isinstance(parts[0], tuple):
-        return tuple(_interleave([p[i] for p in parts]) for i in range(len(parts[0])))
-    padded = _concat(parts)  # pads a ragged second axis consistently across ranks
-    out = np.empty_like(padded)
-    row = 0
-    for rank, p in enumerate(parts):
-        out[rank :: len(parts)][: len(p)] = padded[row : row + len(p)]
-        row += len(p)
-    return out
-
-
-def _mean_train_loss(history: list[dict[str, Any]], start_step: int) -> float:
-    """Mean of the logged step losses since ``start_step`` weighted by the steps each covers."""
-    total, steps, previous = 0.0, 0, start_step
-    for entry in history:
-        if "loss" in entry and entry["step"] > start_step:
-            total += entry["loss"] * (entry["step"] - previous)
-            steps += entry["step"] - previous
-            previous = entry["step"]
-    return total / steps if steps else float("nan")

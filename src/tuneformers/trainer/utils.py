@@ -5,12 +5,15 @@ from __future__ import annotations
 import math
 import os
 import random
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import torch
 import torch.distributed as dist
+
+IGNORE_INDEX = -100
 
 # ---- seeds and RNG state -------------------------------------------------------------------------
 
@@ -190,3 +193,116 @@ def peak_flops(device: torch.device) -> float | None:
         if fragment in name:
             return flops
     return None
+
+
+class ThroughputMeter:
+    """Counts examples and non-padding tokens of the batches seen since the last read."""
+
+    def __init__(self, device: torch.device):
+        self.device = device
+        self.samples, self.tokens, self.start = 0, 0, time.perf_counter()
+
+    def add(self, batch: dict[str, Any]) -> None:
+        self.samples += num_rows(batch)
+        self.tokens += num_tokens(batch)
+
+    def read_and_reset(self) -> tuple[int, int, float]:
+        """(examples, tokens, seconds) since the last read, examples and tokens summed over processes."""
+        counts = all_reduce_sum(torch.tensor([float(self.samples), float(self.tokens)], device=self.device)).tolist()
+        now = time.perf_counter()
+        seconds = max(now - self.start, 1e-9)
+        self.samples, self.tokens, self.start = 0, 0, now
+        return int(counts[0]), int(counts[1]), seconds
+
+
+# ---- batches and outputs ----------------------------------------------------------------------------
+
+
+class BatchCollator:
+    """Drop keys the model does not take, call the collator, return torch tensors (picklable for workers)."""
+
+    def __init__(self, collator: Callable, keep: set[str] | None):
+        self.collator, self.keep = collator, keep
+
+    def __call__(self, features: list[Any]) -> dict[str, Any]:
+        if self.keep is not None and features and hasattr(features[0], "keys"):
+            features = [{key: value for key, value in f.items() if key in self.keep} for f in features]
+        batch = self.collator(features)
+        return {key: as_tensor(value) for key, value in batch.items()}
+
+
+def as_tensor(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return torch.from_numpy(value)
+    if isinstance(value, (list, tuple)) and value and isinstance(value[0], (int, float, list)):
+        return torch.tensor(value)
+    return value
+
+
+def num_rows(batch: dict[str, Any]) -> int:
+    for value in batch.values():
+        if isinstance(value, torch.Tensor) and value.dim() > 0:
+            return value.shape[0]
+    return 0
+
+
+def num_tokens(batch: dict[str, Any]) -> int:
+    if isinstance(batch.get("attention_mask"), torch.Tensor):
+        return int(batch["attention_mask"].sum())
+    if isinstance(batch.get("input_ids"), torch.Tensor):
+        return batch["input_ids"].numel()
+    return 0
+
+
+def to_host(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, tuple):
+        return tuple(to_host(v) for v in value)
+    value = value.detach()
+    return (value.float() if value.dtype in (torch.bfloat16, torch.float16) else value).cpu().numpy()
+
+
+def concat_rows(parts: list[Any]) -> Any:
+    """Concatenate per-batch arrays along rows; a ragged second axis is padded with -100."""
+    parts = [p for p in parts if p is not None]
+    if not parts:
+        return None
+    if isinstance(parts[0], tuple):
+        return tuple(concat_rows([p[i] for p in parts]) for i in range(len(parts[0])))
+    if parts[0].ndim <= 1 or all(p.shape[1:] == parts[0].shape[1:] for p in parts):
+        return np.concatenate(parts)
+    shape = [max(p.shape[axis] for p in parts) for axis in range(1, parts[0].ndim)]
+    out = np.full((sum(len(p) for p in parts), *shape), IGNORE_INDEX, dtype=parts[0].dtype)
+    row = 0
+    for p in parts:
+        out[(slice(row, row + len(p)), *[slice(0, n) for n in p.shape[1:]])] = p
+        row += len(p)
+    return out
+
+
+def interleave_ranks(parts: list[Any]) -> Any:
+    """Undo the rank-strided split: rank r's j-th row is example j * world + r."""
+    if len(parts) == 1 or parts[0] is None:
+        return parts[0]
+    if isinstance(parts[0], tuple):
+        return tuple(interleave_ranks([p[i] for p in parts]) for i in range(len(parts[0])))
+    padded = concat_rows(parts)  # pads a ragged second axis consistently across ranks
+    out = np.empty_like(padded)
+    row = 0
+    for rank, p in enumerate(parts):
+        out[rank :: len(parts)][: len(p)] = padded[row : row + len(p)]
+        row += len(p)
+    return out
+
+
+def mean_train_loss(history: list[dict[str, Any]], start_step: int) -> float:
+    """Mean of the logged step losses since ``start_step`` weighted by the steps each covers."""
+    total, steps, previous = 0.0, 0, start_step
+    for entry in history:
+        if "loss" in entry and entry["step"] > start_step:
+            total += entry["loss"] * (entry["step"] - previous)
+            steps += entry["step"] - previous
+            previous = entry["step"]
+    return total / steps if steps else float("nan")
+

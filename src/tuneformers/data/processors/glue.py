@@ -158,7 +158,9 @@ class _GlueProcessor(DataProcessor):
                 )
             )
         if skipped:
-            logger.warning("%s: skipped %d malformed row(s) of %s (too few columns).", type(self).__name__, skipped, path)
+            logger.warning(
+                "%s: skipped %d malformed row(s) of %s (too few columns).", type(self).__name__, skipped, path
+            )
         return examples
 
     def _column_indices(self, rows: list[list[str]], path: Path) -> tuple[int, int | None, int | None, list]:
@@ -295,6 +297,9 @@ glue_tasks_num_labels: dict[str, int] = {
 }  # fmt: skip
 
 
+_FEATURE_KEYS = ("input_ids", "attention_mask", "token_type_ids")
+
+
 def _is_tf_dataset(value: Any) -> bool:
     """True for a tf.data.Dataset, checked without importing tensorflow."""
     return any(
@@ -336,7 +341,9 @@ def glue_convert_examples_to_features(
         label_list = label_list if label_list is not None else processor.get_labels()
         output_mode = output_mode if output_mode is not None else glue_output_modes[task.lower()]
     if output_mode is None:
-        raise ValueError("glue_convert_examples_to_features needs task=<GLUE task> or output_mode='classification'/'regression'.")
+        raise ValueError(
+            "glue_convert_examples_to_features needs task=<GLUE task> or output_mode='classification'/'regression'."
+        )
     if output_mode not in ("classification", "regression"):
         raise ValueError(f"output_mode must be 'classification' or 'regression', got {output_mode!r}.")
     if output_mode == "classification" and not label_list:
@@ -372,6 +379,6 @@ def glue_convert_examples_to_features(
     )
     features = []
     for index, example in enumerate(examples):
-        fields = {key: encoding[key][index] for key in ("input_ids", "attention_mask", "token_type_ids") if key in encoding}
+        fields = {key: encoding[key][index] for key in _FEATURE_KEYS if key in encoding}
         features.append(InputFeatures(**fields, label=label_of(example)))
     return features

@@ -110,9 +110,10 @@ def convert_tf_dataset(
         features = {key: tf.ragged.constant(rows, dtype=tf.int32) for key, rows in sequences.items()}
 
     labels = _labels(examples, output_mode, label_list)
-    if labels is None:
-        return tf.data.Dataset.from_tensor_slices(features)
-    return tf.data.Dataset.from_tensor_slices((features, labels))
+    dataset = tf.data.Dataset.from_tensor_slices(features if labels is None else (features, labels))
+    if not padding:  # rows of a ragged tensor come out as plain variable-length tensors through map
+        dataset = dataset.map(lambda *element: element if len(element) > 1 else element[0])
+    return dataset
 
 
 def _labels(examples: list[InputExample], output_mode: str, label_list: list[str] | None) -> np.ndarray | None:

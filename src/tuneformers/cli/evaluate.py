@@ -1,0 +1,61 @@
+"""``tuneformers evaluate``: the metrics of a trained model on a labelled file."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+from .common import CLIError, check_model_folder, compute_metrics, format_table, majority_accuracy, \
+    read_labelled_file, write_json
+
+
+def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> argparse.ArgumentParser:
+    from .inference import add_model_arguments
+
+    parser = subparsers.add_parser(
+        "evaluate", parents=parents, help="metrics of a trained model on a labelled file",
+        description="Score a labelled file with a trained model: loss and accuracy / F1 (classification) "
+                    "or MSE and correlations (regression).",
+        epilog="Example: tuneformers evaluate outputs/rotten_tomatoes test.csv --output test_metrics.json")
+    add_model_arguments(parser)
+    parser.add_argument("--label_column", default="label", help="column with the label (default: label)")
+    parser.add_argument("--output", default=None, help="also write the metrics to this JSON file")
+    parser.set_defaults(run=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    from .inference import Scorer, mean_loss
+
+    if args.batch_size < 1 or args.max_length < 1:
+        raise CLIError("--batch_size and --max_length must be positive numbers.")
+    check_model_folder(args.model_dir, "model_dir")
+    examples = read_labelled_file(Path(args.file), args.text_column, args.text_pair_column, args.label_column,
+                                  flag="file")
+    start = time.perf_counter()
+    scorer = Scorer(args.model_dir, args.max_length, args.use_cpu)
+    labels = scorer.spec.encode([example.label for example in examples], str(args.file))
+
+    import numpy as np
+    from tqdm.auto import tqdm
+
+    logits = []
+    with tqdm(total=len(examples), unit="ex", desc="evaluate", disable=args.disable_tqdm) as bar:
+        for begin in range(0, len(examples), args.batch_size):
+            chunk = examples[begin : begin + args.batch_size]
+            pairs = [e.text_pair for e in chunk] if args.text_pair_column else None
+            logits.append(scorer.logits([e.text for e in chunk], pairs))
+            bar.update(len(chunk))
+    logits = np.concatenate(logits)
+    metrics: dict[str, Any] = {"eval_loss": mean_loss(scorer.spec, logits, labels)}
+    metrics.update({f"eval_{key}": value for key, value in compute_metrics(scorer.spec, logits, labels).items()})
+    if scorer.spec.task == "classification":
+        metrics["eval_majority_class_accuracy"] = majority_accuracy(labels)
+    metrics.update(eval_samples=len(examples), eval_runtime=time.perf_counter() - start)
+    if args.output:
+        write_json(Path(args.output), metrics)
+    rows = [(key.removeprefix("eval_").replace("_", " "), value) for key, value in metrics.items()]
+    print(format_table(rows, title=f"tuneformers evaluate: {args.model_dir} on {args.file}"))
+    return 0

@@ -1,0 +1,64 @@
+"""A fine-tuned model folder ready to score batches of texts (shared by ``evaluate`` and ``predict``)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .common import LabelSpec, check_model_folder, choose_device, load_model, load_tokenizer
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model_dir", help="folder written by `tuneformers train` (or any sequence-classification model)")
+    parser.add_argument("file", help="a .csv, .tsv or .jsonl file (.gz/.bz2 ok)")
+    parser.add_argument("--text_column", default="text", help="column with the text (default: text)")
+    parser.add_argument("--text_pair_column", default=None, help="column with the second text of a pair")
+    parser.add_argument("--max_length", type=int, default=128, help="truncate inputs to this many tokens (default: 128)")
+    parser.add_argument("--batch_size", type=int, default=64, help="examples per forward pass (default: 64)")
+    parser.add_argument("--use_cpu", action="store_true", help="run on the CPU even when a GPU is available")
+    parser.add_argument("--disable_tqdm", action="store_true", help="no progress bar")
+
+
+class Scorer:
+    """Tokenize, pad and run a batch through the model; logits come back as float32 numpy."""
+
+    def __init__(self, model_dir: str, max_length: int, use_cpu: bool = False):
+        import torch
+
+        from ..data.data_collator import DataCollatorWithPadding
+
+        self.torch = torch
+        folder = check_model_folder(model_dir, "model_dir")
+        self.tokenizer = load_tokenizer(folder)
+        self.device = choose_device(use_cpu)
+        self.model = load_model(folder).to(self.device).eval()
+        self.spec = LabelSpec.from_config(self.model.config)
+        self.collator = DataCollatorWithPadding(self.tokenizer)
+        self.max_length = max_length
+
+    def logits(self, texts: Sequence[str], pairs: Sequence[str] | None = None) -> np.ndarray:
+        from ..data.torch_dataset import FeaturesDataset
+
+        encoding = self.tokenizer(list(texts), text_pair=list(pairs) if pairs is not None else None,
+                                  truncation=True, max_length=self.max_length)
+        batch = self.collator(FeaturesDataset(encoding).rows)
+        batch = {key: value.to(self.device) for key, value in batch.items()}
+        with self.torch.inference_mode():
+            return self.model(**batch).logits.float().cpu().numpy()
+
+    def probabilities(self, logits: np.ndarray) -> np.ndarray:
+        shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
+        return shifted / shifted.sum(axis=-1, keepdims=True)
+
+
+def mean_loss(spec: LabelSpec, logits: np.ndarray, labels: Sequence[Any]) -> float:
+    """Cross-entropy (classification) or mean squared error (regression): the model's own training loss."""
+    labels = np.asarray(labels)
+    if spec.task == "regression":
+        return float(np.mean((logits.reshape(-1) - labels.astype(np.float64)) ** 2))
+    top = logits.max(axis=-1, keepdims=True)
+    log_norm = np.log(np.exp(logits - top).sum(axis=-1)) + top[:, 0]
+    return float(np.mean(log_norm - logits[np.arange(len(labels)), labels]))

@@ -1,0 +1,316 @@
+"""``tuneformers train``: fine-tune a model to classify (or score) texts and text pairs.
+
+Data come from CSV / TSV / JSONL files or from a packaged dataset; the task (classification or
+regression) is read off the labels. Every ``TrainingArguments`` field is a flag; ``--config``
+names a JSON or YAML file whose values act as defaults under the flags given explicitly.
+The run folder gets the model and tokenizer, metrics.json, trainer_state.json, TensorBoard logs
+(runs/) and training_plot.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import difflib
+import json
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from ..trainer.training_args import TrainingArguments, add_dataclass_arguments, dataclass_from_namespace
+from .common import (TASKS, CLIError, Example, LabelSpec, check_model_folder, compute_metrics, format_table,
+                     load_model, load_tokenizer, majority_accuracy, read_labelled_file, write_json)
+
+DATASETS = ("rotten_tomatoes", "lee_similarity")
+DEFAULT_DATASET = "rotten_tomatoes"
+# A subset by default, so the packaged Rotten Tomatoes job takes minutes on a laptop CPU.
+DEFAULT_SAMPLES = {"rotten_tomatoes": (3000, 1000)}
+
+# TrainingArguments defaults the command changes: one short epoch at a learning rate suited to
+# small sentence encoders, evaluation during training (for the plot), only the final model saved.
+TRAIN_DEFAULTS: dict[str, Any] = {
+    "output_dir": None,
+    "num_train_epochs": 1.0,
+    "per_device_train_batch_size": 32,
+    "per_device_eval_batch_size": 64,
+    "learning_rate": 1e-4,
+    "weight_decay": 0.01,
+    "warmup_ratio": 0.1,
+    "logging_steps": 10,
+    "eval_strategy": "steps",
+    "eval_steps": 25,
+    "save_strategy": "no",
+}
+PLOT_NAME = "training_plot.png"
+METRICS_NAME = "metrics.json"
+
+
+def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "train", parents=parents, help="fine-tune a model on a labelled file or a packaged dataset",
+        description=__doc__.split("\n\n")[0].split(": ", 1)[1], allow_abbrev=False,
+        epilog="Example: tuneformers train --train_file reviews.csv --text_column review --label_column stars "
+               "--output_dir outputs/reviews")
+    group = parser.add_argument_group("Model and data")
+    group.add_argument("--model_name_or_path", "--model", default=None, metavar="NAME_OR_DIR",
+                       help="Model folder or hub id to start from (default: sentence-transformers/all-MiniLM-L6-v2, "
+                            "the packaged copy).")
+    group.add_argument("--dataset", choices=DATASETS, default=None,
+                       help=f"Packaged dataset to train on when no --train_file is given (default: {DEFAULT_DATASET}).")
+    group.add_argument("--train_file", default=None, help="Training data: a .csv, .tsv or .jsonl file (.gz/.bz2 ok).")
+    group.add_argument("--validation_file", default=None,
+                       help="Held-out data in the same format; default: --validation_fraction of --train_file.")
+    group.add_argument("--validation_fraction", type=float, default=0.1,
+                       help="Share of --train_file held out when no --validation_file is given; 0 disables "
+                            "evaluation (default: 0.1).")
+    group.add_argument("--text_column", default="text", help="Column with the text (default: text).")
+    group.add_argument("--text_pair_column", default=None, help="Column with the second text of a pair (default: none).")
+    group.add_argument("--label_column", default="label", help="Column with the label (default: label).")
+    group.add_argument("--task", choices=("auto",) + TASKS, default="auto",
+                       help="auto: regression when all labels are numbers and some are fractional, else "
+                            "classification (default: auto).")
+    group.add_argument("--max_length", type=int, default=128, help="Truncate inputs to this many tokens (default: 128).")
+    group.add_argument("--max_train_samples", type=int, default=None,
+                       help="Use at most this many training examples (default: 3000 for rotten_tomatoes, all otherwise).")
+    group.add_argument("--max_eval_samples", type=int, default=None,
+                       help="Use at most this many held-out examples (default: 1000 for rotten_tomatoes, all otherwise).")
+    group.add_argument("--config", default=None, metavar="FILE",
+                       help="JSON or YAML file of flag values (names without --); flags given explicitly win.")
+    group.add_argument("--no_plot", action="store_true", help=f"Do not write {PLOT_NAME}.")
+    add_dataclass_arguments(parser, TrainingArguments)
+    set_defaults(parser, TRAIN_DEFAULTS)
+    parser.set_defaults(run=run, command_parser=parser)
+    return parser
+
+
+def set_defaults(parser: argparse.ArgumentParser, defaults: dict[str, Any]) -> None:
+    """Change flag defaults and the '(default: ...)' note at the end of their help."""
+    for action in parser._actions:
+        if action.dest in defaults:
+            shown = defaults[action.dest]
+            if action.dest == "output_dir":
+                shown = "outputs/<dataset name or train file name>"
+            if action.help:
+                action.help = re.sub(r"\(default: .*\)$", f"(default: {shown})", action.help)
+    parser.set_defaults(**defaults)
+
+
+# --------------------------------------------------------------------------------- --config files
+
+
+def load_config(path: str, parser: argparse.ArgumentParser) -> dict[str, Any]:
+    """Flag values from a JSON or YAML mapping, checked against the flags of ``parser``."""
+    file = Path(path)
+    if not file.is_file():
+        raise CLIError(f"--config {path}: no such file. Check the path.")
+    text = file.read_text(encoding="utf-8")
+    if file.suffix.lower() in (".yaml", ".yml"):
+        try:
+            import yaml
+        except ImportError:
+            raise CLIError("--config with a YAML file needs pyyaml: pip install 'tuneformers[train]' "
+                           "(or use a .json file).") from None
+        try:
+            values = yaml.safe_load(text)
+        except yaml.YAMLError as error:
+            raise CLIError(f"--config {path} is not valid YAML: {str(error).splitlines()[0]}.") from None
+    elif file.suffix.lower() == ".json":
+        try:
+            values = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise CLIError(f"--config {path} is not valid JSON: {error.msg} (line {error.lineno}).") from None
+    else:
+        raise CLIError(f"--config {path}: use a .json, .yaml or .yml file.")
+    values = values or {}
+    if not isinstance(values, dict):
+        raise CLIError(f"--config {path} must hold a mapping of flag names to values, got a {type(values).__name__}.")
+    known = {action.dest for action in parser._actions if action.option_strings} - {"help", "config"}
+    checked = {}
+    for key, value in values.items():
+        name = str(key).lstrip("-").replace("-", "_")
+        if name not in known:
+            close = difflib.get_close_matches(name, sorted(known), n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else " See `tuneformers train --help` for the flags."
+            raise CLIError(f"--config {path}: unknown setting {key!r}.{hint}")
+        checked[name] = value
+    return checked
+
+
+# ------------------------------------------------------------------------------------------ data
+
+
+@dataclasses.dataclass
+class TrainData:
+    name: str
+    train: list[Example]
+    validation: list[Example]
+    spec: LabelSpec
+
+
+def load_data(args: argparse.Namespace) -> TrainData:
+    """The training and held-out examples and the label spec, every problem as a CLIError."""
+    from ..data.datasets import train_validation_split
+
+    for flag in ("max_train_samples", "max_eval_samples"):
+        value = getattr(args, flag)
+        if value is not None and value < 1:
+            raise CLIError(f"--{flag} must be a positive number, got {value}.")
+    if args.train_file and args.dataset:
+        raise CLIError("Pass either --train_file or --dataset, not both.")
+    if args.validation_file and not args.train_file:
+        raise CLIError("--validation_file needs --train_file (the packaged datasets bring their own held-out split).")
+    names = None
+    if args.train_file:
+        name = data_name(args)
+        columns = (args.text_column, args.text_pair_column, args.label_column)
+        train = read_labelled_file(Path(args.train_file), *columns, flag="--train_file")
+        if args.validation_file:
+            validation = read_labelled_file(Path(args.validation_file), *columns, flag="--validation_file")
+        elif args.validation_fraction > 0:
+            try:
+                train, validation = train_validation_split(train, args.validation_fraction, seed=args.seed)
+            except ValueError as error:
+                raise CLIError(f"--validation_fraction: {error}") from None
+        else:
+            validation = []
+        train_cap, eval_cap = args.max_train_samples, args.max_eval_samples
+    else:
+        name = data_name(args)
+        train_cap, eval_cap = DEFAULT_SAMPLES.get(name, (None, None))
+        train_cap = args.max_train_samples or train_cap
+        eval_cap = args.max_eval_samples or eval_cap
+        train, validation, names = _packaged(name, args.seed, eval_cap)
+    train, validation = train[:train_cap], validation[:eval_cap]
+    task = args.task
+    spec = LabelSpec.infer([example.label for example in train], task, source=f"the training data ({name})", names=names)
+    return TrainData(name, train, validation, spec)
+
+
+def _packaged(name: str, seed: int, eval_size: int | None) -> tuple[list[Example], list[Example], list[str] | None]:
+    from ..data import datasets
+
+    try:
+        if name == "rotten_tomatoes":
+            examples = datasets.load_rotten_tomatoes(seed=seed)  # shuffled
+            labels = datasets.ROTTEN_TOMATOES_LABELS
+            converted = [Example(e.text, None, labels[e.label]) for e in examples]
+            # Held-out examples come first, so --max_train_samples never changes the evaluation set.
+            held_out = min(eval_size or len(converted) // 5, len(converted) // 2)
+            return converted[held_out:], converted[:held_out], list(labels)
+        examples = [Example(e.text, e.text_pair, e.label) for e in datasets.load_lee_similarity()]
+        train, validation = datasets.train_validation_split(examples, 0.2, seed=seed)
+        return train, validation, None
+    except (ImportError, FileNotFoundError, ValueError) as error:
+        raise CLIError(str(error)) from None
+
+
+# ------------------------------------------------------------------------------------------ train
+
+
+def data_name(args: argparse.Namespace) -> str:
+    return Path(args.train_file).name.split(".")[0] if args.train_file else args.dataset or DEFAULT_DATASET
+
+
+def training_arguments(args: argparse.Namespace) -> TrainingArguments:
+    if args.output_dir is None:
+        args.output_dir = str(Path("outputs") / data_name(args))
+    try:
+        return dataclass_from_namespace(TrainingArguments, args)
+    except (TypeError, ValueError) as error:
+        raise CLIError(str(error)) from None
+
+
+def encode(tokenizer: Any, examples: list[Example], spec: LabelSpec, max_length: int, source: str):
+    from ..data.torch_dataset import FeaturesDataset
+
+    texts = [example.text for example in examples]
+    pairs = [example.text_pair for example in examples] if examples[0].text_pair is not None else None
+    encoding = tokenizer(texts, text_pair=pairs, truncation=True, max_length=max_length)
+    return FeaturesDataset(encoding, labels=spec.encode([example.label for example in examples], source))
+
+
+def run(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    training_args = training_arguments(args)
+    data = load_data(args)
+    if not data.validation:
+        if training_args.load_best_model_at_end:
+            raise CLIError("--load_best_model_at_end needs held-out data: pass --validation_file or "
+                           "--validation_fraction > 0.")
+        training_args.eval_strategy = "no"
+    model_name = check_model_folder(args.model_name_or_path or _default_model(), "--model_name_or_path")
+    if args.max_length < 1:
+        raise CLIError(f"--max_length must be a positive number, got {args.max_length}.")
+    spec = data.spec
+    print(f"tuneformers train: {model_name} on {data.name}: {len(data.train)} training / {len(data.validation)} "
+          f"held-out examples, {spec.describe()}", flush=True)
+
+    from ..trainer.trainer import Trainer
+
+    tokenizer = load_tokenizer(model_name)
+    train_set = encode(tokenizer, data.train, spec, args.max_length, "the training data")
+    eval_set = encode(tokenizer, data.validation, spec, args.max_length, "the held-out data") if data.validation else None
+    model = load_model(model_name, **spec.model_kwargs())
+    trainer = Trainer(model=model, args=training_args, train_dataset=train_set, eval_dataset=eval_set,
+                      tokenizer=tokenizer, compute_metrics=lambda p: compute_metrics(spec, p.predictions, p.label_ids))
+    try:
+        result = trainer.train()
+    except (FileExistsError, FileNotFoundError) as error:  # output_dir / resume_from_checkpoint problems
+        raise CLIError(str(error)) from None
+    eval_metrics = _final_evaluation(trainer) if eval_set is not None else {}
+
+    output_dir = Path(training_args.output_dir)
+    trainer.save_model(str(output_dir))
+    trainer.state.save_to_json(output_dir / "trainer_state.json")
+    metrics: dict[str, Any] = {**result.metrics, **eval_metrics, "num_train_examples": len(data.train),
+                               "num_eval_examples": len(data.validation), "task": spec.task}
+    if spec.task == "classification" and data.validation:
+        metrics["eval_majority_class_accuracy"] = majority_accuracy(eval_set_labels(eval_set))
+    write_json(output_dir / METRICS_NAME, metrics)
+    plot = None
+    if not args.no_plot:
+        from .plot import plot_training
+
+        plot = plot_training(trainer.state.log_history, output_dir / PLOT_NAME,
+                             title=f"{Path(str(model_name)).name} on {data.name}")
+    print(summary(model_name, data, result, metrics, output_dir, plot, time.perf_counter() - started))
+    return 0
+
+
+def _default_model() -> str:
+    from ..hub import DEFAULT_MODEL
+
+    return DEFAULT_MODEL
+
+
+def _final_evaluation(trainer: Any) -> dict[str, float]:
+    """The held-out metrics after training: the last evaluation if it was at the final step, else a new one."""
+    history = trainer.state.log_history
+    last = next((logs for logs in reversed(history) if "eval_loss" in logs), None)
+    if last is not None and last.get("step") == trainer.state.global_step:
+        return {key: value for key, value in last.items() if key.startswith("eval_")}
+    return trainer.evaluate()
+
+
+def eval_set_labels(dataset: Any) -> list[int]:
+    return [row["labels"] for row in dataset.rows]
+
+
+def summary(model_name: str, data: TrainData, result: Any, metrics: dict[str, Any], output_dir: Path,
+            plot: Path | None, seconds: float) -> str:
+    rows: list[tuple[str, Any]] = [
+        ("model", model_name),
+        ("data", f"{data.name}: {len(data.train)} train / {len(data.validation)} held out"),
+        ("task", data.spec.describe()),
+        ("steps", f"{result.global_step} ({metrics.get('epoch', 0):.3g} epochs)"),
+        ("train loss", result.training_loss),
+    ]
+    for key, value in metrics.items():
+        if key.startswith("eval_") and not key.endswith(("_runtime", "_per_second")) and isinstance(value, float):
+            rows.append((key.replace("eval_", "held-out ").replace("_", " "), value))
+    rows += [("wall time", f"{seconds:.0f} s (training {metrics['train_runtime']:.0f} s)"),
+             ("model folder", str(output_dir)), ("metrics", str(output_dir / METRICS_NAME))]
+    if plot is not None:
+        rows.append(("plot", str(plot)))
+    return format_table(rows, title="tuneformers train: summary")

@@ -1,0 +1,229 @@
+"""`tuneformers` command line without a model: --help, --config, label inference, metrics, bad input.
+
+Bad input must end with one line naming the problem and the fix, exit code 2, and no traceback
+unless --debug. These checks all fail before a model is loaded, so they run in-process and fast.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tuneformers.cli import main as cli_main
+from tuneformers.cli.common import LabelSpec, compute_metrics
+from tuneformers.cli.main import main, parse_args
+from tuneformers.trainer.training_args import TrainingArguments, field_docs
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def write(path, text: str):
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def reviews_csv(tmp_path):
+    rows = ["review,stars,sentiment"] + [f"review number {i},{1 + i % 5},{'pos' if i % 2 else 'neg'}" for i in range(20)]
+    return write(tmp_path / "reviews.csv", "\n".join(rows) + "\n")
+
+
+# ------------------------------------------------------------------------------------ --help, --config
+
+
+def test_train_help_shows_every_training_argument_with_its_doc(capsys):
+    code, out, _ = run_cli(capsys, "train", "--help")
+    assert code == 0
+    flat = " ".join(out.split())
+    for name, (_, doc) in field_docs(TrainingArguments).items():
+        assert f"--{name}" in flat, name
+        assert " ".join(doc.split()[:4]) in flat, f"--help lacks the doc of {name}: {doc!r}"
+    for flag in ("--train_file", "--text_pair_column", "--label_column", "--dataset", "--config", "--task"):
+        assert flag in flat
+    assert "(default: 0.0001)" in flat  # the command's own default replaces the dataclass's in the help
+
+
+def test_python_dash_m_runs_the_command():
+    result = subprocess.run([sys.executable, "-m", "tuneformers", "--version"], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0 and result.stdout.startswith("tuneformers 0."), result
+
+
+def test_command_line_does_not_import_torch():
+    code = "import sys; from tuneformers.cli.main import build_parser; build_parser(); print('torch' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "False", result.stderr
+
+
+@pytest.mark.parametrize("suffix", [".json", ".yaml"])
+def test_config_file_values_are_defaults_under_explicit_flags(tmp_path, suffix):
+    values = {"learning_rate": 3e-5, "num_train_epochs": 2, "text_column": "review", "report_to": ["none"],
+              "max_length": 64, "bf16": True}
+    text = json.dumps(values) if suffix == ".json" else "\n".join(
+        ["learning_rate: 3.0e-5", "num_train_epochs: 2", "text_column: review", "report_to: [none]",
+         "max_length: 64", "bf16: true"])
+    config = write(tmp_path / f"run{suffix}", text)
+    args = parse_args(["train", "--config", str(config), "--learning_rate", "1e-3", "--max_length", "32"])
+    assert args.learning_rate == 1e-3 and args.max_length == 32  # explicit flags win
+    assert args.num_train_epochs == 2 and args.text_column == "review" and args.report_to == ["none"]
+    assert args.bf16 is True
+    assert args.per_device_train_batch_size == 32  # untouched: the command's default
+    no_config = parse_args(["train"])
+    assert no_config.learning_rate == 1e-4 and no_config.text_column == "text"
+
+
+def test_config_unknown_setting_suggests_the_flag(tmp_path, capsys):
+    config = write(tmp_path / "run.json", json.dumps({"learning_rat": 1e-4}))
+    code, _, err = run_cli(capsys, "train", "--config", str(config))
+    assert code == 2
+    assert "unknown setting 'learning_rat'" in err and "'learning_rate'" in err
+
+
+def test_config_wrong_type_is_a_user_error(tmp_path, capsys):
+    config = write(tmp_path / "run.json", json.dumps({"logging_steps": [3]}))
+    train = write(tmp_path / "t.csv", "text,label\na,x\nb,y\nc,x\nd,y\n")
+    code, _, err = run_cli(capsys, "train", "--config", str(config), "--train_file", str(train))
+    assert code == 2 and "logging_steps" in err and "Traceback" not in err
+
+
+# ------------------------------------------------------------------------------------ labels, metrics
+
+
+def test_label_inference():
+    assert LabelSpec.infer(["pos", "neg", "pos"]) == LabelSpec("classification", ["neg", "pos"])
+    assert LabelSpec.infer(["2", "10", "1"]).names == ["1", "2", "10"]  # numeric order, not text order
+    assert LabelSpec.infer(["1.0", "0.0", 1]).names == ["0", "1"]  # whole numbers are classes
+    assert LabelSpec.infer([0.5, 1, "0.25"]).task == "regression"
+    assert LabelSpec.infer([0.5, 1.5], task="classification").names == ["0.5", "1.5"]
+    assert LabelSpec.infer([1, 2, 3], task="regression").task == "regression"
+    assert LabelSpec.infer([True, False]).names == ["false", "true"]
+    assert LabelSpec.infer([1, 0], names=["rotten", "fresh"]).names[:2] == ["rotten", "fresh"]
+    spec = LabelSpec.infer(["b", "a"])
+    assert spec.encode(["a", "b", "b"], "x") == [0, 1, 1]
+    assert spec.model_kwargs()["id2label"] == {0: "a", 1: "b"}
+    assert LabelSpec("regression").encode(["0.5", 2], "x") == [0.5, 2.0]
+
+
+@pytest.mark.parametrize("labels, task, message", [
+    (["a", "a"], "auto", "single label value"),
+    (["a", "0.5"], "regression", "needs numeric labels"),
+    ([[1], 2], "auto", "labels must be numbers"),
+    ([{"x": 1}, 2], "auto", "labels must be numbers"),
+    ([None, "a"], "auto", "the label is empty"),
+    (["", "a"], "auto", "the label is empty"),
+])
+def test_label_inference_errors(labels, task, message):
+    with pytest.raises(cli_main.CLIError, match=message):
+        LabelSpec.infer(labels, task)
+
+
+def test_unknown_label_at_encoding():
+    with pytest.raises(cli_main.CLIError, match=r"label\(s\) \['c'\]"):
+        LabelSpec("classification", ["a", "b"]).encode(["a", "c"], "dev.csv")
+
+
+def test_metrics_match_sklearn_and_scipy():
+    sklearn_metrics = pytest.importorskip("sklearn.metrics")
+    stats = pytest.importorskip("scipy.stats")
+    rng = np.random.default_rng(0)
+    logits, labels = rng.normal(size=(50, 3)), rng.integers(0, 3, size=50)
+    metrics = compute_metrics(LabelSpec("classification", ["a", "b", "c"]), logits, labels)
+    assert metrics["accuracy"] == pytest.approx(sklearn_metrics.accuracy_score(labels, logits.argmax(-1)))
+    assert metrics["f1_macro"] == pytest.approx(sklearn_metrics.f1_score(labels, logits.argmax(-1), average="macro"))
+    predictions, targets = rng.normal(size=(40, 1)), rng.normal(size=40)
+    metrics = compute_metrics(LabelSpec("regression"), predictions, targets)
+    assert metrics["pearson"] == pytest.approx(stats.pearsonr(predictions[:, 0], targets)[0])
+    assert metrics["spearmanr"] == pytest.approx(stats.spearmanr(predictions[:, 0], targets)[0])
+    assert metrics["mse"] == pytest.approx(np.mean((predictions[:, 0] - targets) ** 2))
+
+
+# ------------------------------------------------------------------------------------------ bad input
+
+
+def test_missing_file(tmp_path, capsys):
+    code, out, err = run_cli(capsys, "train", "--train_file", str(tmp_path / "nope.csv"))
+    assert code == 2
+    assert err.count("\n") == 1 and "nope.csv: no such file" in err and "Check the path" in err
+    assert "Traceback" not in err
+
+
+def test_wrong_column_lists_the_columns_found(reviews_csv, capsys):
+    code, _, err = run_cli(capsys, "train", "--train_file", str(reviews_csv), "--text_column", "text",
+                           "--label_column", "stars")
+    assert code == 2 and err.count("\n") == 1
+    assert "no column 'text' (given as --text_column)" in err
+    assert "'review', 'stars', 'sentiment'" in err
+
+
+def test_wrong_label_column_in_jsonl(tmp_path, capsys):
+    data = write(tmp_path / "d.jsonl", '{"text": "a", "y": 1}\n{"text": "b", "y": 0}\n')
+    code, _, err = run_cli(capsys, "train", "--train_file", str(data))
+    assert code == 2 and "no column 'label' (given as --label_column)" in err and "'text', 'y'" in err
+
+
+@pytest.mark.parametrize("label", ['[1, 2]', '{"stars": 3}'])
+def test_labels_neither_numbers_nor_strings(tmp_path, capsys, label):
+    data = write(tmp_path / "d.jsonl", f'{{"text": "fine", "label": 1}}\n{{"text": "odd", "label": {label}}}\n')
+    code, _, err = run_cli(capsys, "train", "--train_file", str(data), "--validation_fraction", "0")
+    assert code == 2 and err.count("\n") == 1
+    assert "record 2" in err and "labels must be numbers" in err and "or strings" in err
+
+
+@pytest.mark.parametrize("name, content", [("empty.csv", ""), ("header.csv", "text,label\n"), ("empty.jsonl", "\n")])
+def test_empty_file(tmp_path, capsys, name, content):
+    data = write(tmp_path / name, content)
+    code, _, err = run_cli(capsys, "train", "--train_file", str(data))
+    assert code == 2 and err.count("\n") == 1 and "has no examples" in err and "at least one row" in err
+
+
+def test_unknown_file_format(tmp_path, capsys):
+    data = write(tmp_path / "data.xlsx", "x")
+    code, _, err = run_cli(capsys, "train", "--train_file", str(data))
+    assert code == 2 and "Cannot tell the format" in err and ".csv, .tsv or .jsonl" in err
+
+
+@pytest.mark.parametrize("command", ["evaluate", "predict", "train"])
+def test_model_folder_without_weights(tmp_path, capsys, reviews_csv, command):
+    folder = tmp_path / "model"
+    folder.mkdir()
+    write(folder / "config.json", json.dumps({"model_type": "bert"}))
+    argv = {"evaluate": ["evaluate", str(folder), str(reviews_csv), "--text_column", "review"],
+            "predict": ["predict", str(folder), str(reviews_csv), "--text_column", "review"],
+            "train": ["train", "--model", str(folder), "--train_file", str(reviews_csv), "--text_column", "review",
+                      "--label_column", "sentiment", "--output_dir", str(tmp_path / "out")]}[command]
+    code, _, err = run_cli(capsys, *argv)
+    assert code == 2 and err.count("\n") == 1
+    assert f"{folder} has no weights" in err and "model.safetensors" in err
+
+
+def test_not_a_model_folder(tmp_path, capsys, reviews_csv):
+    code, _, err = run_cli(capsys, "predict", str(tmp_path), str(reviews_csv), "--text_column", "review")
+    assert code == 2 and "has no config.json" in err
+
+
+def test_debug_shows_the_traceback(tmp_path, capsys):
+    code, _, err = run_cli(capsys, "train", "--train_file", str(tmp_path / "nope.csv"), "--debug")
+    assert code == 2 and "Traceback" in err and "CLIError" in err
+    assert err.splitlines()[-1].startswith("tuneformers train: error:") and "nope.csv" in err.splitlines()[-1]
+
+
+def test_bad_input_exit_code_in_a_real_process(tmp_path, reviews_csv):
+    result = subprocess.run([sys.executable, "-m", "tuneformers", "predict", str(tmp_path), str(reviews_csv),
+                             "--text_column", "nope"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.startswith("tuneformers predict: error:") and result.stderr.count("\n") == 1
+    assert "Traceback" not in result.stderr
+
+
+def test_training_arguments_fields_are_all_flags():
+    flags = {action.dest for action in parse_args(["train"]).command_parser._actions}
+    assert {field.name for field in dataclasses.fields(TrainingArguments)} <= flags
