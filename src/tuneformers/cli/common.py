@@ -325,7 +325,8 @@ def load_model(name_or_path: str, **kwargs: Any):
     try:
         return AutoModelForSequenceClassification.from_pretrained(name_or_path, **kwargs)
     except (OSError, ValueError) as error:
-        raise CLIError(f"Could not load the model {name_or_path}: {error}") from error
+        message = str(error).replace("Pass ignore_mismatched_sizes=True", "Pass --ignore_mismatched_sizes")
+        raise CLIError(f"Could not load the model {name_or_path}: {message}") from error
 
 
 def choose_device(use_cpu: bool = False):

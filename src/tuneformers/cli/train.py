@@ -37,7 +37,8 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "learning_rate": 1e-4,
     "weight_decay": 0.01,
     "warmup_ratio": 0.1,
-    "logging_steps": 10,
+    "logging_steps": 5,
+    "logging_first_step": True,
     "eval_strategy": "steps",
     "eval_steps": 25,
     "save_strategy": "no",
@@ -75,6 +76,8 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> argpa
                        help="Use at most this many training examples (default: 3000 for rotten_tomatoes, all otherwise).")
     group.add_argument("--max_eval_samples", type=int, default=None,
                        help="Use at most this many held-out examples (default: 1000 for rotten_tomatoes, all otherwise).")
+    group.add_argument("--ignore_mismatched_sizes", action="store_true",
+                       help="Start a new classification head when the model's has another number of labels.")
     group.add_argument("--config", default=None, metavar="FILE",
                        help="JSON or YAML file of flag values (names without --); flags given explicitly win.")
     group.add_argument("--no_plot", action="store_true", help=f"Do not write {PLOT_NAME}.")
@@ -251,7 +254,7 @@ def run(args: argparse.Namespace) -> int:
     tokenizer = load_tokenizer(model_name)
     train_set = encode(tokenizer, data.train, spec, args.max_length, "the training data")
     eval_set = encode(tokenizer, data.validation, spec, args.max_length, "the held-out data") if data.validation else None
-    model = load_model(model_name, **spec.model_kwargs())
+    model = load_model(model_name, **spec.model_kwargs(), ignore_mismatched_sizes=args.ignore_mismatched_sizes)
     trainer = Trainer(model=model, args=training_args, train_dataset=train_set, eval_dataset=eval_set,
                       tokenizer=tokenizer, compute_metrics=lambda p: compute_metrics(spec, p.predictions, p.label_ids))
     try:

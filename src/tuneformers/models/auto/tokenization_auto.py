@@ -1,0 +1,47 @@
+"""AutoTokenizer: pick the tokenizer class from tokenizer_config.json or config.json. No torch."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+from typing import Any
+
+from ...hub import HUB_KWARGS, resolve_model_dir
+from ...tokenization_utils import TOKENIZER_CONFIG_NAME, PreTrainedTokenizerBase
+
+# model_type or tokenizer class name -> (slow, fast) as (module under tuneformers.models, class name)
+TOKENIZER_MAPPING_NAMES: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
+    "bert": (("bert.tokenization_bert", "BertTokenizer"), ("bert.tokenization_bert_fast", "BertTokenizerFast")),
+}
+TOKENIZER_CLASS_TO_MODEL_TYPE = {"BertTokenizer": "bert", "BertTokenizerFast": "bert"}
+
+
+def _read_json(path) -> dict:
+    try:
+        content = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return {}
+    return content if isinstance(content, dict) else {}
+
+
+class AutoTokenizer:
+    """``AutoTokenizer.from_pretrained(name_or_dir)`` returns a BertTokenizerFast (or BertTokenizer with use_fast=False)."""
+
+    def __init__(self) -> None:
+        raise TypeError("AutoTokenizer is a factory: use AutoTokenizer.from_pretrained(...).")
+
+    @staticmethod
+    def from_pretrained(name_or_path: str | os.PathLike, use_fast: bool = True, **kwargs: Any) -> PreTrainedTokenizerBase:
+        hub_kwargs = {key: kwargs[key] for key in kwargs if key in HUB_KWARGS}
+        folder = resolve_model_dir(name_or_path, **hub_kwargs)
+        tokenizer_class = _read_json(folder / TOKENIZER_CONFIG_NAME).get("tokenizer_class")
+        model_type = TOKENIZER_CLASS_TO_MODEL_TYPE.get(tokenizer_class) or _read_json(folder / "config.json").get("model_type")
+        if model_type not in TOKENIZER_MAPPING_NAMES:
+            raise ValueError(
+                f"Cannot tell which tokenizer {folder} needs (tokenizer_class={tokenizer_class!r}, "
+                f"model_type={model_type!r}); tuneformers supports {sorted(TOKENIZER_MAPPING_NAMES)}."
+            )
+        module_name, class_name = TOKENIZER_MAPPING_NAMES[model_type][1 if use_fast else 0]
+        cls = getattr(importlib.import_module(f"tuneformers.models.{module_name}"), class_name)
+        return cls.from_pretrained(folder, **{key: value for key, value in kwargs.items() if key not in HUB_KWARGS})

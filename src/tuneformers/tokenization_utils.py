@@ -1,0 +1,742 @@
+"""The encoding layer shared by our tokenizers: special tokens, truncation, overflow windows, padding,
+tensor conversion, decoding, and saving/loading tokenizer folders. No torch, no tensorflow at import.
+
+A concrete tokenizer only turns texts into word-piece ids (``_encode_texts``) and maps tokens to ids;
+everything a user controls through ``__call__`` happens here, once, for the slow and the fast tokenizer alike.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from .configuration_utils import unknown_keyword_message
+from .hub import HUB_KWARGS, resolve_model_dir
+from .utils import atomic_write_text, get_logger
+
+logger = get_logger(__name__)
+
+TOKENIZER_CONFIG_NAME = "tokenizer_config.json"
+SPECIAL_TOKENS_MAP_NAME = "special_tokens_map.json"
+SPECIAL_TOKEN_NAMES = ("unk_token", "sep_token", "pad_token", "cls_token", "mask_token")
+PADDING_STRATEGIES = ("longest", "max_length", "do_not_pad")
+TRUNCATION_STRATEGIES = ("longest_first", "only_first", "only_second", "do_not_truncate")
+TENSOR_TYPES = ("pt", "tf", "np")
+VERY_LARGE_LENGTH = int(1e30)
+
+
+@dataclasses.dataclass
+class Segment:
+    """One text as word pieces, before special tokens: ids, and for the fast tokenizer char offsets and word indices."""
+
+    ids: list[int]
+    offsets: list[tuple[int, int]] | None = None
+    words: list[int | None] | None = None
+
+
+# ---- BatchEncoding --------------------------------------------------------------------------------
+
+
+class BatchEncoding(dict):
+    """The tokenizer's output: a dict of model inputs with attribute access and tensor conversion.
+
+    ``word_ids(i)`` / ``sequence_ids(i)`` / ``token_to_chars``-style information is available where the
+    tokenizer tracked it (``BertTokenizerFast``).
+    """
+
+    def __init__(self, data: Mapping[str, Any] | None = None, tensor_type: str | None = None,
+                 word_ids: list[list[int | None]] | None = None, sequence_ids: list[list[int | None]] | None = None):
+        super().__init__(data or {})
+        self._word_ids = word_ids
+        self._sequence_ids = sequence_ids
+        if tensor_type is not None:
+            self.convert_to_tensors(tensor_type)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(f"BatchEncoding has no key {name!r}; keys: {sorted(self)}") from None
+
+    def __getstate__(self) -> dict:
+        return {"data": dict(self), "word_ids": self._word_ids, "sequence_ids": self._sequence_ids}
+
+    def __setstate__(self, state: dict) -> None:
+        self.update(state["data"])
+        self._word_ids, self._sequence_ids = state["word_ids"], state["sequence_ids"]
+
+    def _row(self, table: list | None, index: int, what: str) -> list[int | None]:
+        if table is None:
+            raise ValueError(f"{what}() is only available from a fast tokenizer (BertTokenizerFast).")
+        return table[index]
+
+    def word_ids(self, batch_index: int = 0) -> list[int | None]:
+        """Word index of each token of row ``batch_index`` (None for special and padding tokens)."""
+        return self._row(self._word_ids, batch_index, "word_ids")
+
+    def sequence_ids(self, batch_index: int = 0) -> list[int | None]:
+        """0 for tokens of the first text, 1 for the second, None for special and padding tokens."""
+        return self._row(self._sequence_ids, batch_index, "sequence_ids")
+
+    def convert_to_tensors(self, tensor_type: str) -> BatchEncoding:
+        if tensor_type not in TENSOR_TYPES:
+            raise ValueError(f"return_tensors={tensor_type!r} is not supported; use one of {TENSOR_TYPES} or None.")
+        for key, value in self.items():
+            if _is_tensor(value):
+                continue
+            array = _to_numpy(key, value)
+            if tensor_type == "pt":
+                import torch
+
+                self[key] = torch.from_numpy(array)
+            elif tensor_type == "tf":
+                import tensorflow as tf
+
+                self[key] = tf.constant(array)
+            else:
+                self[key] = array
+        return self
+
+    def to(self, device: Any) -> BatchEncoding:
+        """Move every torch tensor to ``device`` (like ``tensor.to``); returns self."""
+        for key, value in self.items():
+            if hasattr(value, "to") and callable(value.to):
+                self[key] = value.to(device)
+        return self
+
+
+def _is_tensor(value: Any) -> bool:
+    return isinstance(value, np.ndarray) or type(value).__module__.split(".")[0] in ("torch", "tensorflow")
+
+
+def _to_numpy(key: str, value: Any) -> np.ndarray:
+    if isinstance(value, list) and value and isinstance(value[0], list):
+        lengths = {len(row) for row in value}
+        if len(lengths) > 1:
+            raise ValueError(
+                f"Cannot make a tensor of {key!r}: the sequences have different lengths {sorted(lengths)[:5]}. "
+                "Pass padding=True (or padding='max_length') to pad them to one length, and truncation=True "
+                "to cut long ones."
+            )
+    try:
+        return np.asarray(value, dtype=np.int64)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"Cannot make a tensor of {key!r}: {error}") from error
+
+
+# ---- the tokenizer base ---------------------------------------------------------------------------
+
+
+class PreTrainedTokenizerBase:
+    """Everything between texts and model inputs that does not depend on how text becomes word pieces."""
+
+    vocab_files: ClassVar[tuple[str, ...]] = ()
+    model_input_names: ClassVar[tuple[str, ...]] = ("input_ids", "token_type_ids", "attention_mask")
+    init_options: ClassVar[tuple[str, ...]] = ()
+    """Options of the concrete tokenizer saved to and read from tokenizer_config.json."""
+    tracks_offsets: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        *,
+        unk_token: str | None = "[UNK]",
+        sep_token: str | None = "[SEP]",
+        pad_token: str | None = "[PAD]",
+        cls_token: str | None = "[CLS]",
+        mask_token: str | None = "[MASK]",
+        model_max_length: int | None = None,
+        padding_side: str = "right",
+        truncation_side: str = "right",
+        clean_up_tokenization_spaces: bool = True,
+    ):
+        for name, value in (("padding_side", padding_side), ("truncation_side", truncation_side)):
+            if value not in ("right", "left"):
+                raise ValueError(f"{name}={value!r} must be 'right' or 'left'.")
+        self.unk_token, self.sep_token, self.pad_token = unk_token, sep_token, pad_token
+        self.cls_token, self.mask_token = cls_token, mask_token
+        self.model_max_length = model_max_length if model_max_length is not None else VERY_LARGE_LENGTH
+        self.padding_side = padding_side
+        self.truncation_side = truncation_side
+        self.clean_up_tokenization_spaces = clean_up_tokenization_spaces
+        self.name_or_path = ""
+        self._warned_too_long = False
+
+    # ---- what a concrete tokenizer provides ----
+
+    def _encode_texts(self, texts: list[str] | list[list[str]], with_offsets: bool, is_split_into_words: bool) -> list[Segment]:
+        raise NotImplementedError
+
+    def tokenize(self, text: str) -> list[str]:
+        raise NotImplementedError
+
+    def convert_tokens_to_ids(self, tokens: str | list[str]) -> int | list[int]:
+        raise NotImplementedError
+
+    def convert_ids_to_tokens(self, ids: int | list[int], skip_special_tokens: bool = False) -> str | list[str]:
+        raise NotImplementedError
+
+    def get_vocab(self) -> dict[str, int]:
+        raise NotImplementedError
+
+    def _save_vocabulary(self, folder: Path) -> None:
+        raise NotImplementedError
+
+    def _decode_tokens(self, tokens: list[str]) -> str:
+        return " ".join(tokens).replace(" ##", "").strip()
+
+    # ---- special tokens ----
+
+    def _token_id(self, token: str | None) -> int | None:
+        return None if token is None else self.convert_tokens_to_ids(token)
+
+    @property
+    def unk_token_id(self) -> int | None:
+        return self._token_id(self.unk_token)
+
+    @property
+    def sep_token_id(self) -> int | None:
+        return self._token_id(self.sep_token)
+
+    @property
+    def pad_token_id(self) -> int | None:
+        return self._token_id(self.pad_token)
+
+    @property
+    def cls_token_id(self) -> int | None:
+        return self._token_id(self.cls_token)
+
+    @property
+    def mask_token_id(self) -> int | None:
+        return self._token_id(self.mask_token)
+
+    @property
+    def pad_token_type_id(self) -> int:
+        return 0
+
+    @property
+    def special_tokens_map(self) -> dict[str, str]:
+        return {name: getattr(self, name) for name in SPECIAL_TOKEN_NAMES if getattr(self, name) is not None}
+
+    @property
+    def all_special_tokens(self) -> list[str]:
+        return list(dict.fromkeys(self.special_tokens_map.values()))
+
+    @property
+    def all_special_ids(self) -> list[int]:
+        return [self.convert_tokens_to_ids(token) for token in self.all_special_tokens]
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.get_vocab())
+
+    def __len__(self) -> int:
+        return len(self.get_vocab())
+
+    def num_special_tokens_to_add(self, pair: bool = False) -> int:
+        return 3 if pair else 2
+
+    def build_inputs_with_special_tokens(self, ids: list[int], pair_ids: list[int] | None = None) -> list[int]:
+        """[CLS] A [SEP], or [CLS] A [SEP] B [SEP] for a pair."""
+        if pair_ids is None:
+            return [self.cls_token_id, *ids, self.sep_token_id]
+        return [self.cls_token_id, *ids, self.sep_token_id, *pair_ids, self.sep_token_id]
+
+    def create_token_type_ids_from_sequences(self, ids: list[int], pair_ids: list[int] | None = None) -> list[int]:
+        first = [0] * (len(ids) + 2)
+        return first if pair_ids is None else first + [1] * (len(pair_ids) + 1)
+
+    def get_special_tokens_mask(self, ids: list[int], pair_ids: list[int] | None = None,
+                                already_has_special_tokens: bool = False) -> list[int]:
+        """1 where a token is special ([CLS], [SEP], [PAD], ...), 0 for text tokens."""
+        if already_has_special_tokens:
+            special = set(self.all_special_ids)
+            return [1 if token in special else 0 for token in ids]
+        mask = [1] + [0] * len(ids) + [1]
+        return mask if pair_ids is None else mask + [0] * len(pair_ids) + [1]
+
+    # ---- __call__ ----
+
+    def __call__(
+        self,
+        text: Any = None,
+        text_pair: Any = None,
+        *,
+        add_special_tokens: bool = True,
+        padding: bool | str = False,
+        truncation: bool | str | None = None,
+        max_length: int | None = None,
+        stride: int = 0,
+        is_split_into_words: bool = False,
+        pad_to_multiple_of: int | None = None,
+        padding_side: str | None = None,
+        return_tensors: str | None = None,
+        return_token_type_ids: bool | None = None,
+        return_attention_mask: bool | None = None,
+        return_overflowing_tokens: bool = False,
+        return_special_tokens_mask: bool = False,
+        return_offsets_mapping: bool = False,
+        return_length: bool = False,
+        **unknown: Any,
+    ) -> BatchEncoding:
+        """Tokenize a text, a pair, a batch of texts or a batch of pairs into model inputs."""
+        if unknown:
+            key = next(iter(unknown))
+            options = [name for name in PreTrainedTokenizerBase.__call__.__code__.co_varnames if not name.startswith("_")]
+            raise TypeError(unknown_keyword_message(key, options, "tokenizer argument"))
+        firsts, seconds, batched = _normalise_inputs(text, text_pair, is_split_into_words)
+        padding_strategy, truncation_strategy, max_length = self._resolve_strategies(
+            padding, truncation, max_length, pair=seconds is not None)
+        if return_offsets_mapping and not self.tracks_offsets:
+            raise NotImplementedError(
+                f"return_offsets_mapping needs character offsets, which {type(self).__name__} does not track. "
+                "Use BertTokenizerFast."
+            )
+        if stride and not return_overflowing_tokens:
+            stride = 0  # stride only shapes overflow windows
+        with_offsets = return_offsets_mapping or self.tracks_offsets
+        first_segments = self._encode_texts(firsts, with_offsets, is_split_into_words)
+        second_segments = self._encode_texts(seconds, with_offsets, is_split_into_words) if seconds is not None else None
+
+        rows: list[dict[str, list]] = []
+        sample_mapping: list[int] = []
+        for index, first in enumerate(first_segments):
+            second = second_segments[index] if second_segments is not None else None
+            for row in self._rows_for_example(first, second, add_special_tokens, truncation_strategy, max_length,
+                                              stride, return_overflowing_tokens):
+                rows.append(row)
+                sample_mapping.append(index)
+
+        target = self._padding_target(padding_strategy, max_length, pad_to_multiple_of, (len(r["input_ids"]) for r in rows))
+        side = padding_side or self.padding_side
+        if target is not None:
+            for row in rows:
+                self._pad_row(row, target, side)
+
+        keep = {"input_ids"}
+        if return_token_type_ids is not False and "token_type_ids" in self.model_input_names:
+            keep.add("token_type_ids")
+        if return_attention_mask is not False:
+            keep.add("attention_mask")
+        if return_special_tokens_mask:
+            keep.add("special_tokens_mask")
+        if return_offsets_mapping:
+            keep.add("offset_mapping")
+        data: dict[str, Any] = {key: [row[key] for row in rows] for key in
+                                ("input_ids", "token_type_ids", "attention_mask", "special_tokens_mask", "offset_mapping")
+                                if key in keep}
+        if return_length:
+            data["length"] = [len(row["input_ids"]) for row in rows]
+        if return_overflowing_tokens:
+            data["overflow_to_sample_mapping"] = sample_mapping
+        elif not batched and return_tensors is None:
+            data = {key: value[0] for key, value in data.items()}
+        word_ids = [row["word_ids"] for row in rows] if self.tracks_offsets else None
+        sequence_ids = [row["sequence_ids"] for row in rows] if self.tracks_offsets else None
+        return BatchEncoding(data, tensor_type=return_tensors, word_ids=word_ids, sequence_ids=sequence_ids)
+
+    def _resolve_strategies(self, padding, truncation, max_length, pair: bool) -> tuple[str, str, int | None]:
+        if padding is True:
+            padding = "longest"
+        elif padding is False or padding is None:
+            padding = "do_not_pad"
+        if padding not in PADDING_STRATEGIES:
+            raise ValueError(f"padding={padding!r} is not one of True, False, {PADDING_STRATEGIES}.")
+        if truncation is None:
+            truncation = "longest_first" if max_length is not None and padding == "do_not_pad" else "do_not_truncate"
+        elif truncation is True:
+            truncation = "longest_first"
+        elif truncation is False:
+            truncation = "do_not_truncate"
+        if truncation not in TRUNCATION_STRATEGIES:
+            raise ValueError(f"truncation={truncation!r} is not one of True, False, {TRUNCATION_STRATEGIES}.")
+        if max_length is not None and (not isinstance(max_length, int) or max_length < 1):
+            raise ValueError(f"max_length={max_length!r} must be a positive integer or None.")
+        if max_length is None and (padding == "max_length" or truncation != "do_not_truncate"):
+            if self.model_max_length >= VERY_LARGE_LENGTH:
+                raise ValueError(
+                    f"padding={padding!r} / truncation={truncation!r} need a length, and this tokenizer has no "
+                    "model_max_length. Pass max_length=..."
+                )
+            max_length = self.model_max_length
+        if truncation != "do_not_truncate":
+            needed = self.num_special_tokens_to_add(pair)
+            if max_length < needed + 1 and not (truncation == "only_second" and pair):
+                raise ValueError(
+                    f"max_length={max_length} leaves no room for text: {needed} special tokens are added. "
+                    f"Use max_length >= {needed + 1}."
+                )
+        return padding, truncation, max_length
+
+    def _rows_for_example(self, first: Segment, second: Segment | None, add_special_tokens: bool, truncation: str,
+                          max_length: int | None, stride: int, overflow: bool) -> list[dict[str, list]]:
+        pair = second is not None
+        budget = None
+        if truncation != "do_not_truncate":
+            budget = max_length - (self.num_special_tokens_to_add(pair) if add_special_tokens else 0)
+        len_first, len_second = len(first.ids), len(second.ids) if pair else 0
+        if budget is None or len_first + len_second <= budget:
+            rows = [self._build_row(first, second, add_special_tokens)]
+        else:
+            rows = self._truncated_rows(first, second, truncation, budget, stride, overflow, add_special_tokens)
+        if truncation == "do_not_truncate" and not self._warned_too_long and len(rows[0]["input_ids"]) > self.model_max_length:
+            self._warned_too_long = True
+            logger.warning(
+                "A sequence is %d tokens long, more than this model's maximum of %d; the model will fail on it. "
+                "Pass truncation=True (and max_length=...) to cut it.", len(rows[0]["input_ids"]), self.model_max_length)
+        return rows
+
+    def _truncated_rows(self, first: Segment, second: Segment | None, truncation: str, budget: int, stride: int,
+                        overflow: bool, add_special_tokens: bool) -> list[dict[str, list]]:
+        len_first, len_second = len(first.ids), len(second.ids) if second is not None else 0
+        if truncation == "longest_first":
+            if second is None:
+                keep_first, keep_second = budget, 0
+            else:
+                if overflow:
+                    raise ValueError(
+                        "return_overflowing_tokens with text pairs needs truncation='only_first' or 'only_second' "
+                        "(with 'longest_first' it is unclear which text the windows should slide over)."
+                    )
+                keep_first, keep_second = _longest_first(len_first, len_second, budget)
+        elif truncation == "only_first":
+            keep_first, keep_second = budget - len_second, len_second
+            if keep_first <= 0:
+                raise ValueError(
+                    f"truncation='only_first' cannot fit max_length: the second text alone has {len_second} tokens "
+                    f"and only {budget} fit besides the special tokens. Use truncation='longest_first' or a larger max_length."
+                )
+        else:  # only_second
+            if second is None:
+                raise ValueError("truncation='only_second' needs text pairs; pass text_pair=... or use truncation=True.")
+            keep_first, keep_second = len_first, budget - len_first
+            if keep_second <= 0:
+                raise ValueError(
+                    f"truncation='only_second' cannot fit max_length: the first text alone has {len_first} tokens "
+                    f"and only {budget} fit besides the special tokens. Use truncation='longest_first' or a larger max_length."
+                )
+        if not overflow:
+            return [self._build_row(self._cut(first, keep_first), self._cut(second, keep_second) if second is not None else None,
+                                    add_special_tokens)]
+        if stride >= (keep_first if truncation != "only_second" else keep_second):
+            raise ValueError(
+                f"stride={stride} must be smaller than the number of tokens kept per window "
+                f"({keep_first if truncation != 'only_second' else keep_second}); lower stride or raise max_length."
+            )
+        if truncation == "only_second":
+            return [self._build_row(first, window, add_special_tokens) for window in self._windows(second, keep_second, stride)]
+        return [self._build_row(window, second, add_special_tokens) for window in self._windows(first, keep_first, stride)]
+
+    def _cut(self, segment: Segment, keep: int) -> Segment:
+        if keep >= len(segment.ids):
+            return segment
+        part = slice(0, keep) if self.truncation_side == "right" else slice(len(segment.ids) - keep, None)
+        return _slice_segment(segment, part)
+
+    def _windows(self, segment: Segment, size: int, stride: int) -> list[Segment]:
+        """Windows of ``size`` tokens, each starting ``size - stride`` after the previous, until the text ends."""
+        total, step = len(segment.ids), size - stride
+        starts = []
+        start = 0
+        while True:
+            starts.append(start)
+            if start + size >= total:
+                break
+            start += step
+        if self.truncation_side == "left":
+            return [_slice_segment(segment, slice(max(total - s - size, 0), total - s)) for s in starts]
+        return [_slice_segment(segment, slice(s, min(s + size, total))) for s in starts]
+
+    def _build_row(self, first: Segment, second: Segment | None, add_special_tokens: bool) -> dict[str, list]:
+        if add_special_tokens:
+            input_ids = self.build_inputs_with_special_tokens(first.ids, second.ids if second is not None else None)
+            token_type_ids = self.create_token_type_ids_from_sequences(first.ids, second.ids if second is not None else None)
+            special = self.get_special_tokens_mask(first.ids, second.ids if second is not None else None)
+        else:
+            input_ids = first.ids + (second.ids if second is not None else [])
+            token_type_ids = [0] * len(first.ids) + ([1] * len(second.ids) if second is not None else [])
+            special = [0] * len(input_ids)
+        row = {"input_ids": input_ids, "token_type_ids": token_type_ids, "attention_mask": [1] * len(input_ids),
+               "special_tokens_mask": special}
+        if self.tracks_offsets:
+            parts = [(first, 0)] + ([(second, 1)] if second is not None else [])
+            offsets, words, sequences = [], [], []
+            for number, (segment, sequence) in enumerate(parts):
+                if add_special_tokens and number == 0:
+                    offsets.append((0, 0)), words.append(None), sequences.append(None)
+                offsets += segment.offsets
+                words += segment.words
+                sequences += [sequence] * len(segment.ids)
+                if add_special_tokens:
+                    offsets.append((0, 0)), words.append(None), sequences.append(None)
+            row.update(offset_mapping=offsets, word_ids=words, sequence_ids=sequences)
+        return row
+
+    @staticmethod
+    def _padding_target(strategy: str, max_length: int | None, multiple: int | None, lengths) -> int | None:
+        if strategy == "do_not_pad":
+            return None
+        target = max(lengths, default=0) if strategy == "longest" else max_length
+        if multiple:
+            target = -(-target // multiple) * multiple
+        return target
+
+    def _pad_row(self, row: dict[str, Any], target: int, side: str) -> None:
+        missing = target - len(row["input_ids"])
+        if missing <= 0:
+            return
+        if self.pad_token_id is None:
+            raise ValueError("This tokenizer has no pad token, so it cannot pad. Set tokenizer.pad_token = '[PAD]' "
+                             "(a token of its vocabulary) or pass padding=False.")
+        fills = {"input_ids": self.pad_token_id, "token_type_ids": self.pad_token_type_id, "attention_mask": 0,
+                 "special_tokens_mask": 1, "offset_mapping": (0, 0), "word_ids": None, "sequence_ids": None}
+        for key, fill in fills.items():
+            if key in row:
+                row[key] = row[key] + [fill] * missing if side == "right" else [fill] * missing + row[key]
+
+    # ---- convenience entry points ----
+
+    def encode(self, text: Any, text_pair: Any = None, **kwargs: Any) -> list[int]:
+        """The input ids of one text or pair, with special tokens."""
+        return self(text, text_pair, **kwargs)["input_ids"]
+
+    def encode_plus(self, text: Any, text_pair: Any = None, **kwargs: Any) -> BatchEncoding:
+        if isinstance(text, (list, tuple)) and not kwargs.get("is_split_into_words"):
+            raise TypeError("encode_plus takes one text (or pair); for a batch use tokenizer(texts) or batch_encode_plus.")
+        return self(text, text_pair, **kwargs)
+
+    def batch_encode_plus(self, batch_text_or_text_pairs: Sequence[Any], **kwargs: Any) -> BatchEncoding:
+        if not isinstance(batch_text_or_text_pairs, (list, tuple)):
+            raise TypeError(f"batch_encode_plus takes a list of texts or of (text, pair) tuples, got "
+                            f"{type(batch_text_or_text_pairs).__name__}.")
+        return self(list(batch_text_or_text_pairs), **kwargs)
+
+    # ---- pad: used by data collators ----
+
+    def pad(self, encoded_inputs: Any, padding: bool | str = True, max_length: int | None = None,
+            pad_to_multiple_of: int | None = None, padding_side: str | None = None,
+            return_attention_mask: bool | None = None, return_tensors: str | None = None) -> BatchEncoding:
+        """Pad already tokenized examples (a list of dicts, or a dict of lists) to one length.
+
+        input_ids, token_type_ids, attention_mask and special_tokens_mask are padded; any other key
+        (labels, ...) is passed through as it is.
+        """
+        single = False
+        if isinstance(encoded_inputs, Mapping):
+            keys = list(encoded_inputs)
+            values = encoded_inputs[keys[0]] if keys else []
+            if keys and values is not None and len(values) and not _is_scalar(_first_item(values)):
+                encoded_inputs = [{key: encoded_inputs[key][i] for key in keys} for i in range(len(values))]
+            else:
+                encoded_inputs = [dict(encoded_inputs)]
+                single = True
+        if not isinstance(encoded_inputs, (list, tuple)) or not encoded_inputs:
+            raise ValueError(f"pad() needs a non-empty list of encoded examples, got {_describe(encoded_inputs)}.")
+        rows = [{key: _as_list(value) for key, value in dict(example).items()} for example in encoded_inputs]
+        if "input_ids" not in rows[0]:
+            raise ValueError(f"pad() needs 'input_ids' in every example; got keys {sorted(rows[0])}.")
+        strategy, _, max_length = self._resolve_strategies(padding, False, max_length, pair=False)
+        for row in rows:
+            if return_attention_mask is not False and "attention_mask" not in row:
+                row["attention_mask"] = [1] * len(row["input_ids"])
+        target = self._padding_target(strategy, max_length, pad_to_multiple_of, (len(r["input_ids"]) for r in rows))
+        if target is not None:
+            for row in rows:
+                self._pad_row(row, target, padding_side or self.padding_side)
+        data = {key: [row[key] for row in rows] for key in rows[0]}
+        if return_attention_mask is False:
+            data.pop("attention_mask", None)
+        if single:
+            data = {key: value[0] for key, value in data.items()}
+        return BatchEncoding(data, tensor_type=return_tensors)
+
+    # ---- decoding ----
+
+    def decode(self, token_ids: Any, skip_special_tokens: bool = False,
+               clean_up_tokenization_spaces: bool | None = None) -> str:
+        ids = _as_list(token_ids)
+        if isinstance(ids, int):
+            ids = [ids]
+        if ids and isinstance(ids[0], list):
+            raise TypeError("decode takes one sequence of ids; use batch_decode for a batch.")
+        text = self._decode_ids(ids, skip_special_tokens)
+        clean = self.clean_up_tokenization_spaces if clean_up_tokenization_spaces is None else clean_up_tokenization_spaces
+        return clean_up_tokenization(text) if clean else text
+
+    def _decode_ids(self, ids: list[int], skip_special_tokens: bool) -> str:
+        return self._decode_tokens(self.convert_ids_to_tokens(ids, skip_special_tokens=skip_special_tokens))
+
+    def batch_decode(self, sequences: Any, skip_special_tokens: bool = False,
+                     clean_up_tokenization_spaces: bool | None = None) -> list[str]:
+        return [self.decode(ids, skip_special_tokens, clean_up_tokenization_spaces) for ids in _as_list(sequences)]
+
+    # ---- save / load ----
+
+    def _config_dict(self) -> dict[str, Any]:
+        config = {name: getattr(self, name) for name in self.init_options}
+        config.update(self.special_tokens_map)
+        config.update(
+            model_max_length=self.model_max_length, padding_side=self.padding_side,
+            truncation_side=self.truncation_side, clean_up_tokenization_spaces=self.clean_up_tokenization_spaces,
+            tokenizer_class=type(self).__name__.removesuffix("Fast"),
+        )
+        return config
+
+    def save_pretrained(self, save_directory: str | os.PathLike) -> tuple[str, ...]:
+        """Write the vocabulary, tokenizer_config.json and special_tokens_map.json (each atomically)."""
+        folder = Path(save_directory)
+        if folder.exists() and not folder.is_dir():
+            raise NotADirectoryError(f"save_pretrained needs a folder, but {folder} is a file.")
+        folder.mkdir(parents=True, exist_ok=True)
+        self._save_vocabulary(folder)
+        atomic_write_text(folder / TOKENIZER_CONFIG_NAME, json.dumps(self._config_dict(), indent=2, sort_keys=True) + "\n")
+        atomic_write_text(folder / SPECIAL_TOKENS_MAP_NAME, json.dumps(self.special_tokens_map, indent=2) + "\n")
+        return tuple(str(folder / name) for name in (TOKENIZER_CONFIG_NAME, SPECIAL_TOKENS_MAP_NAME, *self.vocab_files))
+
+    @classmethod
+    def from_pretrained(cls, name_or_path: str | os.PathLike, **kwargs: Any) -> PreTrainedTokenizerBase:
+        """Load from a folder, the HF cache, a packaged model or the hub; kwargs override tokenizer_config.json."""
+        hub_kwargs = {key: kwargs.pop(key) for key in list(kwargs) if key in HUB_KWARGS}
+        folder = resolve_model_dir(name_or_path, **hub_kwargs)
+        options = cls._read_folder_options(folder)
+        allowed = set(cls._accepted_options())
+        for key in kwargs:
+            if key not in allowed:
+                raise TypeError(unknown_keyword_message(key, sorted(allowed), f"{cls.__name__} option"))
+        options.update(kwargs)
+        tokenizer = cls._from_folder(folder, options)
+        tokenizer.name_or_path = str(name_or_path)
+        return tokenizer
+
+    @classmethod
+    def _accepted_options(cls) -> tuple[str, ...]:
+        return (*cls.init_options, *SPECIAL_TOKEN_NAMES, "model_max_length", "padding_side", "truncation_side",
+                "clean_up_tokenization_spaces")
+
+    @classmethod
+    def _read_folder_options(cls, folder: Path) -> dict[str, Any]:
+        options: dict[str, Any] = {}
+        for name in (SPECIAL_TOKENS_MAP_NAME, TOKENIZER_CONFIG_NAME):
+            path = folder / name
+            if not path.is_file():
+                continue
+            try:
+                content = json.loads(path.read_text(encoding="utf-8"))
+            except json.JSONDecodeError as error:
+                raise ValueError(f"{path} is not valid JSON ({error}).") from error
+            for key, value in content.items():
+                if isinstance(value, dict) and "content" in value:  # AddedToken serialisation
+                    value = value["content"]
+                options[key] = value
+        accepted = set(cls._accepted_options())
+        options = {key: value for key, value in options.items() if key in accepted}
+        if options.get("model_max_length", 0) and options["model_max_length"] >= VERY_LARGE_LENGTH:
+            options["model_max_length"] = None
+        return options
+
+    @classmethod
+    def _from_folder(cls, folder: Path, options: dict[str, Any]) -> PreTrainedTokenizerBase:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(name_or_path={self.name_or_path!r}, vocab_size={self.vocab_size}, "
+                f"model_max_length={self.model_max_length}, padding_side={self.padding_side!r})")
+
+
+# ---- helpers -------------------------------------------------------------------------------------
+
+
+def _longest_first(len_first: int, len_second: int, budget: int) -> tuple[int, int]:
+    """How many tokens of each text to keep when both must be cut: the shorter text (the first on a tie)
+    keeps up to half the budget, the longer one the rest. This is the ``tokenizers`` library's rule."""
+    if len_first <= len_second:
+        keep_first = min(len_first, budget // 2)
+        return keep_first, min(len_second, budget - keep_first)
+    keep_second = min(len_second, budget // 2)
+    return min(len_first, budget - keep_second), keep_second
+
+
+def _slice_segment(segment: Segment, part: slice) -> Segment:
+    return Segment(
+        segment.ids[part],
+        segment.offsets[part] if segment.offsets is not None else None,
+        segment.words[part] if segment.words is not None else None,
+    )
+
+
+def _first_item(values: Any) -> Any:
+    return values[0] if len(values) else None
+
+
+def _is_scalar(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) or (hasattr(value, "ndim") and value.ndim == 0)
+
+
+def _as_list(value: Any) -> Any:
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if hasattr(value, "numpy"):
+        return value.numpy().tolist()
+    return value
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
+    return (text[:60] + "...") if len(text) > 60 else text
+
+
+def _normalise_inputs(text: Any, text_pair: Any, is_split_into_words: bool) -> tuple[list, list | None, bool]:
+    """-> (first texts, second texts or None, whether the input was a batch). Raises TypeError on bad shapes."""
+    unit = "a list of words" if is_split_into_words else "a string"
+
+    def is_unit(value: Any) -> bool:
+        if is_split_into_words:
+            return isinstance(value, (list, tuple)) and all(isinstance(word, str) for word in value)
+        return isinstance(value, str)
+
+    def bad(name: str, value: Any) -> TypeError:
+        return TypeError(
+            f"{name} must be {unit}, a list of them (a batch), or for pairs a list of (text, text_pair) tuples; "
+            f"got {_describe(value)} ({type(value).__name__})."
+        )
+
+    if text is None:
+        raise bad("text", text)
+    if is_unit(text) and not (is_split_into_words and text and isinstance(text[0], (list, tuple))):
+        if text_pair is None:
+            return [text], None, False
+        if not is_unit(text_pair):
+            raise bad("text_pair", text_pair)
+        return [text], [text_pair], False
+    if not isinstance(text, (list, tuple)):
+        raise bad("text", text)
+    if text_pair is None and text and all(isinstance(item, (list, tuple)) and len(item) == 2 and all(is_unit(x) for x in item)
+                                          for item in text) and not is_split_into_words:
+        return [item[0] for item in text], [item[1] for item in text], True
+    for item in text:
+        if not is_unit(item):
+            raise bad("each text in the batch", item)
+    if text_pair is None:
+        return list(text), None, True
+    if not isinstance(text_pair, (list, tuple)) or len(text_pair) != len(text):
+        raise TypeError(f"text_pair must be a list as long as text ({len(text)}), got {_describe(text_pair)}.")
+    for item in text_pair:
+        if not is_unit(item):
+            raise bad("each text_pair in the batch", item)
+    return list(text), list(text_pair), True
+
+
+_CLEANUPS = ((" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"), (" 'm", "'m"),
+             (" 's", "'s"), (" 've", "'ve"), (" 're", "'re"))
+
+
+def clean_up_tokenization(text: str) -> str:
+    """Undo the spaces that joining word pieces puts before punctuation and English contractions."""
+    for spaced, joined in _CLEANUPS:
+        text = text.replace(spaced, joined)
+    return text
