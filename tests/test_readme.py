@@ -83,7 +83,7 @@ def test_main_job_runs(tmp_path):
     argv = shlex.split(command)
     assert argv[0] == ".venv/bin/tuneformers"
     tiny_flags = ["--max_train_samples", "64", "--max_eval_samples", "32", "--max_steps", "4", "--eval_steps", "2",
-                  "--logging_steps", "2", "--max_length", "64", "--disable_tqdm"]
+                  "--logging_steps", "2", "--per_device_train_batch_size", "8", "--max_length", "64", "--disable_tqdm"]
     result = subprocess.run([sys.executable, "-m", "tuneformers", *argv[1:], *tiny_flags], cwd=tmp_path,
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]

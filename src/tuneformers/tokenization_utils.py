@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -33,11 +33,23 @@ VERY_LARGE_LENGTH = int(1e30)
 
 @dataclasses.dataclass
 class Segment:
-    """One text as word pieces, before special tokens: ids, and for the fast tokenizer char offsets and word indices."""
+    """One text (or a window of it) as word pieces, before special tokens.
+
+    ``encoding`` is the fast tokenizer's record of the whole text; char offsets and word indices are read
+    from it only when asked for, since turning them into Python lists costs as much as tokenizing.
+    """
 
     ids: list[int]
-    offsets: list[tuple[int, int]] | None = None
-    words: list[int | None] | None = None
+    encoding: Any = None
+    window: slice = dataclasses.field(default_factory=lambda: slice(None))
+
+    @property
+    def offsets(self) -> list[tuple[int, int]]:
+        return self.encoding.offsets[self.window]
+
+    @property
+    def words(self) -> list[int | None]:
+        return self.encoding.word_ids[self.window]
 
 
 # ---- BatchEncoding --------------------------------------------------------------------------------
@@ -51,10 +63,9 @@ class BatchEncoding(dict):
     """
 
     def __init__(self, data: Mapping[str, Any] | None = None, tensor_type: str | None = None,
-                 word_ids: list[list[int | None]] | None = None, sequence_ids: list[list[int | None]] | None = None):
+                 annotate: Callable[[int], dict[str, list]] | None = None):
         super().__init__(data or {})
-        self._word_ids = word_ids
-        self._sequence_ids = sequence_ids
+        self._annotate = annotate
         if tensor_type is not None:
             self.convert_to_tensors(tensor_type)
 
@@ -65,24 +76,24 @@ class BatchEncoding(dict):
             raise AttributeError(f"BatchEncoding has no key {name!r}; keys: {sorted(self)}") from None
 
     def __getstate__(self) -> dict:
-        return {"data": dict(self), "word_ids": self._word_ids, "sequence_ids": self._sequence_ids}
+        return {"data": dict(self)}  # word and sequence ids do not travel
 
     def __setstate__(self, state: dict) -> None:
         self.update(state["data"])
-        self._word_ids, self._sequence_ids = state["word_ids"], state["sequence_ids"]
+        self._annotate = None
 
-    def _row(self, table: list | None, index: int, what: str) -> list[int | None]:
-        if table is None:
-            raise ValueError(f"{what}() is only available from a fast tokenizer (BertTokenizerFast).")
-        return table[index]
+    def _row(self, key: str, index: int) -> list[int | None]:
+        if self._annotate is None:
+            raise ValueError(f"{key}() is only available on the output of a fast tokenizer (BertTokenizerFast).")
+        return self._annotate(index)[key]
 
     def word_ids(self, batch_index: int = 0) -> list[int | None]:
         """Word index of each token of row ``batch_index`` (None for special and padding tokens)."""
-        return self._row(self._word_ids, batch_index, "word_ids")
+        return self._row("word_ids", batch_index)
 
     def sequence_ids(self, batch_index: int = 0) -> list[int | None]:
         """0 for tokens of the first text, 1 for the second, None for special and padding tokens."""
-        return self._row(self._sequence_ids, batch_index, "sequence_ids")
+        return self._row("sequence_ids", batch_index)
 
     def convert_to_tensors(self, tensor_type: str) -> BatchEncoding:
         if tensor_type not in TENSOR_TYPES:
@@ -169,7 +180,7 @@ class PreTrainedTokenizerBase:
 
     # ---- what a concrete tokenizer provides ----
 
-    def _encode_texts(self, texts: list[str] | list[list[str]], with_offsets: bool, is_split_into_words: bool) -> list[Segment]:
+    def _encode_texts(self, texts: list[str] | list[list[str]], is_split_into_words: bool) -> list[Segment]:
         raise NotImplementedError
 
     def tokenize(self, text: str) -> list[str]:
@@ -299,9 +310,9 @@ class PreTrainedTokenizerBase:
             )
         if stride and not return_overflowing_tokens:
             stride = 0  # stride only shapes overflow windows
-        with_offsets = return_offsets_mapping or self.tracks_offsets
-        first_segments = self._encode_texts(firsts, with_offsets, is_split_into_words)
-        second_segments = self._encode_texts(seconds, with_offsets, is_split_into_words) if seconds is not None else None
+        first_segments = self._encode_texts(firsts, is_split_into_words)
+        second_segments = self._encode_texts(seconds, is_split_into_words) if seconds is not None else None
+        self._special_ids = (self.cls_token_id, self.sep_token_id)
 
         rows: list[dict[str, list]] = []
         sample_mapping: list[int] = []
@@ -318,6 +329,9 @@ class PreTrainedTokenizerBase:
             for row in rows:
                 self._pad_row(row, target, side)
 
+        if return_offsets_mapping:
+            for row in rows:
+                row["offset_mapping"] = self._annotations(row)["offset_mapping"]
         keep = {"input_ids"}
         if return_token_type_ids is not False and "token_type_ids" in self.model_input_names:
             keep.add("token_type_ids")
@@ -336,9 +350,8 @@ class PreTrainedTokenizerBase:
             data["overflow_to_sample_mapping"] = sample_mapping
         elif not batched and return_tensors is None:
             data = {key: value[0] for key, value in data.items()}
-        word_ids = [row["word_ids"] for row in rows] if self.tracks_offsets else None
-        sequence_ids = [row["sequence_ids"] for row in rows] if self.tracks_offsets else None
-        return BatchEncoding(data, tensor_type=return_tensors, word_ids=word_ids, sequence_ids=sequence_ids)
+        annotate = (lambda index: self._annotations(rows[index])) if self.tracks_offsets else None
+        return BatchEncoding(data, tensor_type=return_tensors, annotate=annotate)
 
     def _resolve_strategies(self, padding, truncation, max_length, pair: bool) -> tuple[str, str, int | None]:
         if padding is True:
@@ -452,30 +465,47 @@ class PreTrainedTokenizerBase:
             return [_slice_segment(segment, slice(max(total - s - size, 0), total - s)) for s in starts]
         return [_slice_segment(segment, slice(s, min(s + size, total))) for s in starts]
 
-    def _build_row(self, first: Segment, second: Segment | None, add_special_tokens: bool) -> dict[str, list]:
+    def _build_row(self, first: Segment, second: Segment | None, add_special_tokens: bool) -> dict[str, Any]:
         if add_special_tokens:
-            input_ids = self.build_inputs_with_special_tokens(first.ids, second.ids if second is not None else None)
-            token_type_ids = self.create_token_type_ids_from_sequences(first.ids, second.ids if second is not None else None)
-            special = self.get_special_tokens_mask(first.ids, second.ids if second is not None else None)
+            cls, sep = self._special_ids
+            if second is None:
+                input_ids = [cls, *first.ids, sep]
+                token_type_ids = [0] * len(input_ids)
+                special = [1, *[0] * len(first.ids), 1]
+            else:
+                input_ids = [cls, *first.ids, sep, *second.ids, sep]
+                token_type_ids = [0] * (len(first.ids) + 2) + [1] * (len(second.ids) + 1)
+                special = [1, *[0] * len(first.ids), 1, *[0] * len(second.ids), 1]
         else:
             input_ids = first.ids + (second.ids if second is not None else [])
             token_type_ids = [0] * len(first.ids) + ([1] * len(second.ids) if second is not None else [])
             special = [0] * len(input_ids)
-        row = {"input_ids": input_ids, "token_type_ids": token_type_ids, "attention_mask": [1] * len(input_ids),
-               "special_tokens_mask": special}
-        if self.tracks_offsets:
-            parts = [(first, 0)] + ([(second, 1)] if second is not None else [])
-            offsets, words, sequences = [], [], []
-            for number, (segment, sequence) in enumerate(parts):
-                if add_special_tokens and number == 0:
-                    offsets.append((0, 0)), words.append(None), sequences.append(None)
-                offsets += segment.offsets
-                words += segment.words
-                sequences += [sequence] * len(segment.ids)
-                if add_special_tokens:
-                    offsets.append((0, 0)), words.append(None), sequences.append(None)
-            row.update(offset_mapping=offsets, word_ids=words, sequence_ids=sequences)
-        return row
+        return {"input_ids": input_ids, "token_type_ids": token_type_ids, "attention_mask": [1] * len(input_ids),
+                "special_tokens_mask": special, "_parts": (first, second, add_special_tokens), "_padding": ("right", 0)}
+
+    @staticmethod
+    def _annotations(row: dict[str, Any]) -> dict[str, list]:
+        """Char offsets, word indices and sequence indices of a row's tokens (fast tokenizer only)."""
+        cached = row.get("_annotations")
+        if cached is not None:
+            return cached
+        first, second, add_special_tokens = row["_parts"]
+        offsets, words, sequences = [], [], []
+        for number, segment in enumerate((first, second) if second is not None else (first,)):
+            if add_special_tokens and number == 0:
+                offsets.append((0, 0)), words.append(None), sequences.append(None)
+            offsets += segment.offsets
+            words += segment.words
+            sequences += [number] * len(segment.ids)
+            if add_special_tokens:
+                offsets.append((0, 0)), words.append(None), sequences.append(None)
+        side, missing = row["_padding"]
+        if missing:
+            offsets, words, sequences = (
+                (values + [fill] * missing) if side == "right" else ([fill] * missing + values)
+                for values, fill in ((offsets, (0, 0)), (words, None), (sequences, None)))
+        row["_annotations"] = {"offset_mapping": offsets, "word_ids": words, "sequence_ids": sequences}
+        return row["_annotations"]
 
     @staticmethod
     def _padding_target(strategy: str, max_length: int | None, multiple: int | None, lengths) -> int | None:
@@ -494,10 +524,12 @@ class PreTrainedTokenizerBase:
             raise ValueError("This tokenizer has no pad token, so it cannot pad. Set tokenizer.pad_token = '[PAD]' "
                              "(a token of its vocabulary) or pass padding=False.")
         fills = {"input_ids": self.pad_token_id, "token_type_ids": self.pad_token_type_id, "attention_mask": 0,
-                 "special_tokens_mask": 1, "offset_mapping": (0, 0), "word_ids": None, "sequence_ids": None}
+                 "special_tokens_mask": 1}
         for key, fill in fills.items():
             if key in row:
                 row[key] = row[key] + [fill] * missing if side == "right" else [fill] * missing + row[key]
+        if "_padding" in row:
+            row["_padding"] = (side, missing)
 
     # ---- convenience entry points ----
 
@@ -662,11 +694,9 @@ def _longest_first(len_first: int, len_second: int, budget: int) -> tuple[int, i
 
 
 def _slice_segment(segment: Segment, part: slice) -> Segment:
-    return Segment(
-        segment.ids[part],
-        segment.offsets[part] if segment.offsets is not None else None,
-        segment.words[part] if segment.words is not None else None,
-    )
+    start, stop, _ = part.indices(len(segment.ids))
+    base = segment.window.start or 0
+    return Segment(segment.ids[part], segment.encoding, slice(base + start, base + stop))
 
 
 def _first_item(values: Any) -> Any:

@@ -69,6 +69,8 @@ def collect() -> dict[str, Any]:
         version = _version(distribution)
         if version is not None or role == "required":
             info[distribution] = f"{version or 'NOT INSTALLED'} ({role})"
+    if not any(key.startswith("tensorflow") for key in info):
+        info["tensorflow"] = "not installed (extra tf)"
     info.update(_torch_devices())
     return info
 
@@ -93,7 +95,7 @@ def _torch_devices() -> dict[str, str]:
 
 def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     parser = subparsers.add_parser("env", parents=parents, help="print versions and hardware for bug reports",
-                                   description=__doc__.split(": ", 1)[1])
+                                   description="Print versions and hardware, to paste into a bug report.")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a list")
     parser.set_defaults(run=run)
     return parser

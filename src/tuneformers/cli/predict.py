@@ -22,7 +22,10 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> argpa
 
     parser = subparsers.add_parser(
         "predict", parents=parents, help="predict a label for every row of a file",
-        description=__doc__.split("\n\n")[0].split(": ", 1)[1] + " " + " ".join(__doc__.split("\n\n")[1].split()),
+        description="Label every row of a file with a trained model. The file is read and written in batches, so it "
+                    "may be larger than memory. Output rows are the input rows plus predicted_label and one "
+                    "prob_<label> column per class (CSV/TSV) or a probabilities object (JSONL); regression models "
+                    "add prediction instead.",
         epilog="Example: tuneformers predict outputs/rotten_tomatoes reviews.csv --output predictions.csv")
     add_model_arguments(parser)
     parser.add_argument("--output", default=None,

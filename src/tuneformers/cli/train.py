@@ -50,7 +50,8 @@ METRICS_NAME = "metrics.json"
 def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "train", parents=parents, help="fine-tune a model on a labelled file or a packaged dataset",
-        description=__doc__.split("\n\n")[0].split(": ", 1)[1], allow_abbrev=False,
+        description="Fine-tune a model to classify (or score) texts and text pairs from a CSV, TSV or JSONL file "
+                    "or a packaged dataset. Every TrainingArguments field is a flag.", allow_abbrev=False,
         epilog="Example: tuneformers train --train_file reviews.csv --text_column review --label_column stars "
                "--output_dir outputs/reviews")
     group = parser.add_argument_group("Model and data")

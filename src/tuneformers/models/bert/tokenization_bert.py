@@ -184,7 +184,7 @@ class BertTokenizer(PreTrainedTokenizerBase):
                 tokens.extend(self.wordpiece_tokenizer.tokenize(word))
         return tokens
 
-    def _encode_texts(self, texts, with_offsets: bool, is_split_into_words: bool) -> list[Segment]:
+    def _encode_texts(self, texts, is_split_into_words: bool) -> list[Segment]:
         vocab, unk = self.vocab, self.vocab.get(self.unk_token)
         segments = []
         for text in texts:

@@ -75,11 +75,9 @@ class BertTokenizerFast(PreTrainedTokenizerBase):
             raise TypeError(f"tokenize takes a string, got {type(text).__name__}.")
         return self._backend.encode(text, add_special_tokens=False).tokens
 
-    def _encode_texts(self, texts, with_offsets: bool, is_split_into_words: bool) -> list[Segment]:
+    def _encode_texts(self, texts, is_split_into_words: bool) -> list[Segment]:
         encodings = self._backend.encode_batch(texts, add_special_tokens=False, is_pretokenized=is_split_into_words)
-        if not with_offsets:
-            return [Segment(encoding.ids) for encoding in encodings]
-        return [Segment(encoding.ids, encoding.offsets, encoding.word_ids) for encoding in encodings]
+        return [Segment(encoding.ids, encoding) for encoding in encodings]
 
     def convert_tokens_to_ids(self, tokens: str | list[str]) -> int | list[int]:
         unk = self._vocab.get(self.unk_token)
