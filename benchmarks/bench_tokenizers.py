@@ -44,8 +44,13 @@ def main() -> None:
     for name, (ours, hf, corpus) in pairs.items():
         assert ours(corpus[:200], truncation=True, max_length=128)["input_ids"] == \
             hf(corpus[:200], truncation=True, max_length=128)["input_ids"], "tokenizers disagree"
-        # fresh slow tokenizers each repeat would hide their word caches; both keep theirs, as in real use
-        ours_rate = best_rate(lambda batch: ours(batch, truncation=True, max_length=128), corpus, args.repeats)
+        # Our slow tokenizer caches word pieces per word and HF's legacy one does not: a repeat over the same
+        # texts would hit that cache for every word, so each repeat starts from a freshly loaded tokenizer.
+        if name == "slow":
+            ours_rate = max(best_rate(lambda batch, fresh=BertTokenizer.from_pretrained(folder): fresh(
+                batch, truncation=True, max_length=128), corpus, 1) for _ in range(args.repeats))
+        else:
+            ours_rate = best_rate(lambda batch: ours(batch, truncation=True, max_length=128), corpus, args.repeats)
         hf_rate = best_rate(lambda batch: hf(batch, truncation=True, max_length=128), corpus, args.repeats)
         print(f"{name:<10}{ours_rate:>12.0f} t/s{hf_rate:>12.0f} t/s{ours_rate / hf_rate:>8.2f}")
 

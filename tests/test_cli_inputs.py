@@ -227,3 +227,31 @@ def test_bad_input_exit_code_in_a_real_process(tmp_path, reviews_csv):
 def test_training_arguments_fields_are_all_flags():
     flags = {action.dest for action in parse_args(["train"]).command_parser._actions}
     assert {field.name for field in dataclasses.fields(TrainingArguments)} <= flags
+
+
+@pytest.fixture
+def fake_model_dir(tmp_path):
+    """Passes the folder check (the files exist); the errors below all come before the model is loaded."""
+    folder = tmp_path / "model"
+    folder.mkdir()
+    for name in ("config.json", "model.safetensors", "vocab.txt"):
+        write(folder / name, "{}")
+    return folder
+
+
+def test_predict_empty_file(tmp_path, capsys, fake_model_dir):
+    data = write(tmp_path / "new.jsonl", "")
+    code, _, err = run_cli(capsys, "predict", str(fake_model_dir), str(data), "--output", str(tmp_path / "p.csv"))
+    assert code == 2 and err.count("\n") == 1 and "has no rows" in err and not (tmp_path / "p.csv").exists()
+
+
+def test_predict_wrong_column(tmp_path, capsys, fake_model_dir, reviews_csv):
+    code, _, err = run_cli(capsys, "predict", str(fake_model_dir), str(reviews_csv), "--output",
+                           str(tmp_path / "p.csv"))
+    assert code == 2 and "no column 'text' (given as --text_column)" in err and "'review', 'stars'" in err
+
+
+def test_evaluate_wrong_label_column(capsys, fake_model_dir, reviews_csv):
+    code, _, err = run_cli(capsys, "evaluate", str(fake_model_dir), str(reviews_csv), "--text_column", "review",
+                           "--label_column", "score")
+    assert code == 2 and "no column 'score' (given as --label_column)" in err

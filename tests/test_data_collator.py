@@ -29,9 +29,9 @@ SENTENCES = [
 
 @pytest.fixture(scope="module")
 def tokenizer(minilm_dir):
-    from transformers import BertTokenizerFast  # TEMPORARY stand-in until tuneformers' tokenizer lands
+    from tuneformers import BertTokenizerFast
 
-    return BertTokenizerFast.from_pretrained(str(minilm_dir))
+    return BertTokenizerFast.from_pretrained(minilm_dir)
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,14 @@ GLUE = Path(__file__).parent / "fixtures" / "glue"
 
 @pytest.fixture(scope="module")
 def tokenizer(minilm_dir):
-    from transformers import BertTokenizerFast  # TEMPORARY stand-in until tuneformers' tokenizer lands
+    from tuneformers import BertTokenizerFast
+
+    return BertTokenizerFast.from_pretrained(minilm_dir)
+
+
+@pytest.fixture(scope="module")
+def hf_tokenizer(minilm_dir):
+    from transformers import BertTokenizerFast
 
     return BertTokenizerFast.from_pretrained(str(minilm_dir))
 
@@ -103,12 +110,12 @@ def test_other_processors(task, folder, split, expected_first, expected_labels, 
     assert [f.label for f in features] == [processor.get_labels().index(label) for label in expected_labels]
 
 
-def test_convert_examples_matches_the_tokenizer(tokenizer):
+def test_convert_examples_matches_transformers_tokenization(tokenizer, hf_tokenizer):
     examples = glue_processors["mrpc"]().get_train_examples(GLUE / "MRPC")
     features = glue_convert_examples_to_features(examples, tokenizer, max_length=20, task="mrpc")
     assert all(isinstance(feature, InputFeatures) for feature in features)
     for example, feature in zip(examples, features):
-        expected = tokenizer(example.text_a, example.text_b, max_length=20, padding="max_length", truncation=True)
+        expected = hf_tokenizer(example.text_a, example.text_b, max_length=20, padding="max_length", truncation=True)
         assert feature.input_ids == expected["input_ids"] and len(feature.input_ids) == 20
         assert feature.attention_mask == expected["attention_mask"]
         assert feature.token_type_ids == expected["token_type_ids"]

@@ -159,7 +159,7 @@ def test_tokenize_and_id_conversion(tokenizers):
 def test_where_hf_slow_and_fast_disagree_we_follow_fast(tokenizers):
     """HF's legacy Python tokenizer lower-cases whole words (a Greek capital sigma at a word's end becomes
     the final form); the Rust normaliser, and both of ours, lower-case character by character."""
-    for text in ["ΟΔΟΣ"]:
+    for text in ["ΟΔΟΣ", "a\U0002B820b"]:  # and the Rust CJK table leaves 0x2B820-0x2B91F unsplit
         fast = tokenizers["hf_fast"].encode(text)
         assert tokenizers["hf_slow"].encode(text) != fast
         assert tokenizers["ours_slow"].encode(text) == tokenizers["ours_fast"].encode(text) == fast
@@ -260,6 +260,9 @@ def test_pad_for_collators(tokenizers):
     features = [dict(tokenizer("a b c"), labels=1), dict(tokenizer("a"), labels=0)]
     padded = tokenizer.pad(features, return_tensors="np", pad_to_multiple_of=8)
     assert padded["input_ids"].shape == (2, 8) and padded["labels"].tolist() == [1, 0]
+    assert padded["labels"].dtype == np.int64
+    regression = tokenizer.pad([dict(f, labels=score) for f, score in zip(features, (0.7, 2.5))], return_tensors="np")
+    assert regression["labels"].dtype == np.float32 and regression["labels"].tolist() == pytest.approx([0.7, 2.5])
     assert padded["attention_mask"].sum(axis=1).tolist() == [5, 3]
     left = tokenizer.pad(features, padding_side="left")
     assert left["input_ids"][1][:2] == [0, 0] and left["attention_mask"][1][:2] == [0, 0]
@@ -309,11 +312,14 @@ def test_auto_tokenizer_by_name_and_errors(tmp_path, minilm_dir):
         AutoTokenizer.from_pretrained(tmp_path)
 
 
-# The Rust library's Unicode tables are older than Python's: about 800 code points added in recent Unicode
-# versions (Arabic extensions, new scripts) are categorised differently, so the pure-Python tokenizer can
-# disagree with the Rust one there. Everywhere in these blocks the two agree exactly, checked code point by
-# code point below: Latin, Greek, Cyrillic, Armenian, Hebrew, punctuation and symbols, CJK, Hangul,
-# full-width forms and emoji.
+# The Rust library's Unicode tables are older than Python's (3.11: unicodedata 14.0). Scanning all 1.1M code
+# points found 503 where our slow and fast tokenizers disagree, all characters added in recent Unicode
+# versions (new Arabic marks, Dogra, Makasar, Yezidi, ...): 13 format characters the Rust side keeps, 106
+# punctuation marks it does not split on, 384 combining marks it does not strip. HF's two tokenizers disagree
+# on exactly these too; we chose to follow HF on each side (our slow = HF legacy, our fast = HF fast) rather
+# than ship a version-dependent override table. Everywhere in these blocks the two agree exactly, checked
+# code point by code point below: Latin, Greek, Cyrillic, Armenian, Hebrew, punctuation and symbols, CJK,
+# Hangul, full-width forms and emoji.
 AGREED_BLOCKS = [(0x0000, 0x05FF), (0x2000, 0x2BFF), (0x3000, 0x30FF), (0x4E00, 0x9FFF), (0xAC00, 0xD7A3),
                  (0xFF00, 0xFFEF), (0x1F300, 0x1FAFF)]
 
@@ -326,15 +332,32 @@ def test_slow_equals_fast_on_every_code_point_of_common_blocks(tokenizers):
     assert slow(texts)["input_ids"] == fast(texts)["input_ids"]
 
 
-IN_AGREED_BLOCKS = st.one_of(*(st.characters(min_codepoint=low, max_codepoint=high, blacklist_categories=("Cs",))
-                               for low, high in AGREED_BLOCKS))
 FUZZ = dict(max_examples=int(os.environ.get("TOKENIZER_FUZZ_EXAMPLES", 150)), deadline=None, derandomize=True,
             suppress_health_check=[HealthCheck.function_scoped_fixture])
+_CHARACTER_AGREES: dict[str, bool] = {}
+
+
+def drop_inherited_disagreements(tokenizers, text: str) -> str:
+    """``text`` without the characters our slow and fast tokenizers treat differently on their own, after
+    checking that HF's two tokenizers split each such character the same way ours do (the table skew above)."""
+    kept = []
+    for char in text:
+        if char not in _CHARACTER_AGREES:
+            probe = f"a{char}b {char}"
+            slow, fast = tokenizers["ours_slow"].encode(probe), tokenizers["ours_fast"].encode(probe)
+            if slow != fast:
+                assert slow == tokenizers["hf_slow"].encode(probe) and fast == tokenizers["hf_fast"].encode(probe), \
+                    f"U+{ord(char):04X}: our tokenizers disagree where HF's agree"
+            _CHARACTER_AGREES[char] = slow == fast
+        if _CHARACTER_AGREES[char]:
+            kept.append(char)
+    return "".join(kept)
 
 
 @settings(**FUZZ)
-@given(st.text(IN_AGREED_BLOCKS, max_size=60), st.text(IN_AGREED_BLOCKS, max_size=20))
-def test_slow_equals_fast_on_random_text(tokenizers, text, pair):
+@given(st.text(max_size=60), st.text(max_size=20))
+def test_slow_equals_fast_on_arbitrary_unicode(tokenizers, text, pair):
+    text, pair = drop_inherited_disagreements(tokenizers, text), drop_inherited_disagreements(tokenizers, pair)
     fast, slow = tokenizers["ours_fast"], tokenizers["ours_slow"]
     assert slow(text, pair)["input_ids"] == fast(text, pair)["input_ids"]
     assert slow(text, truncation=True, max_length=8)["input_ids"] == fast(text, truncation=True, max_length=8)["input_ids"]

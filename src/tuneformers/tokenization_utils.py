@@ -136,9 +136,14 @@ def _to_numpy(key: str, value: Any) -> np.ndarray:
                 "to cut long ones."
             )
     try:
-        return np.asarray(value, dtype=np.int64)
+        array = np.asarray(value)
     except (TypeError, ValueError) as error:
         raise ValueError(f"Cannot make a tensor of {key!r}: {error}") from error
+    if array.dtype.kind in "biu" or array.size == 0:
+        return array.astype(np.int64, copy=False)
+    if array.dtype.kind == "f":  # float labels (regression) stay floats, in the models' precision
+        return array.astype(np.float32, copy=False)
+    raise ValueError(f"Cannot make a tensor of {key!r}: its values are {array.dtype}, not numbers.")
 
 
 # ---- the tokenizer base ---------------------------------------------------------------------------

@@ -236,6 +236,8 @@ def encode(tokenizer: Any, examples: list[Example], spec: LabelSpec, max_length:
 
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
+    if args.max_length < 1:
+        raise CLIError(f"--max_length must be a positive number, got {args.max_length}.")
     training_args = training_arguments(args)
     data = load_data(args)
     if not data.validation:
@@ -244,8 +246,6 @@ def run(args: argparse.Namespace) -> int:
                            "--validation_fraction > 0.")
         training_args.eval_strategy = "no"
     model_name = check_model_folder(args.model_name_or_path or _default_model(), "--model_name_or_path")
-    if args.max_length < 1:
-        raise CLIError(f"--max_length must be a positive number, got {args.max_length}.")
     spec = data.spec
     print(f"tuneformers train: {model_name} on {data.name}: {len(data.train)} training / {len(data.validation)} "
           f"held-out examples, {spec.describe()}", flush=True)
