@@ -77,9 +77,13 @@ def tokenize(tokenizer, rows, pad_to_128: bool) -> list[dict]:
     return [{**{key: list(encoded[key][i]) for key in keys}, "labels": row[2]} for i, row in enumerate(rows)]
 
 
+def dropout_kwargs(dropout: float | None) -> dict:
+    return {} if dropout is None else dict(hidden_dropout_prob=dropout, attention_probs_dropout_prob=dropout)
+
+
 def build_trainer(impl: str, model_dir: Path, tokenizer, train, evaluation, output_dir: str, *, steps: int | None,
                   epochs: float = 1.0, group_by_length: bool, bf16: bool, pad_to_128: bool, learning_rate: float,
-                  warmup_steps: int = 0, compute_metrics=None):
+                  warmup_steps: int = 0, compute_metrics=None, dropout: float | None = None):
     """The same recipe for both libraries: AdamW, linear schedule, bs 32, seed 42."""
     common = dict(output_dir=output_dir, per_device_train_batch_size=BATCH_SIZE, per_device_eval_batch_size=64,
                   learning_rate=learning_rate, weight_decay=0.01, num_train_epochs=epochs, warmup_steps=warmup_steps,
@@ -91,7 +95,7 @@ def build_trainer(impl: str, model_dir: Path, tokenizer, train, evaluation, outp
         from tuneformers.data.data_collator import DataCollatorWithPadding, default_data_collator
 
         collator = default_data_collator if pad_to_128 else DataCollatorWithPadding(tokenizer)
-        model = BertForSequenceClassification.from_pretrained(str(model_dir), num_labels=2)
+        model = BertForSequenceClassification.from_pretrained(str(model_dir), num_labels=2, **dropout_kwargs(dropout))
         return Trainer(model, TrainingArguments(**common), data_collator=collator, train_dataset=train,
                        eval_dataset=evaluation, compute_metrics=compute_metrics)
     import transformers
@@ -99,7 +103,8 @@ def build_trainer(impl: str, model_dir: Path, tokenizer, train, evaluation, outp
     collator = (transformers.default_data_collator if pad_to_128
                 else transformers.DataCollatorWithPadding(tokenizer))
     transformers.set_seed(42)
-    model = transformers.BertForSequenceClassification.from_pretrained(str(model_dir), num_labels=2)
+    model = transformers.BertForSequenceClassification.from_pretrained(str(model_dir), num_labels=2,
+                                                                      **dropout_kwargs(dropout))
     if common.pop("group_by_length"):  # HF 5 spells it train_sampling_strategy
         common["train_sampling_strategy"] = "group_by_length"
     args = transformers.TrainingArguments(**common, use_cpu=True)
@@ -162,7 +167,7 @@ def same_head_init(model) -> None:
         model.classifier.bias.zero_()
 
 
-def child_finetune(impl: str, train_size: int, eval_size: int) -> dict:
+def child_finetune(impl: str, train_size: int, eval_size: int, dropout: float | None) -> dict:
     import numpy as np
 
     model_dir = minilm_dir()
@@ -182,7 +187,7 @@ def child_finetune(impl: str, train_size: int, eval_size: int) -> dict:
     with tempfile.TemporaryDirectory() as output_dir:
         trainer = build_trainer(impl, model_dir, tokenizer, train, evaluation, output_dir, steps=None, epochs=1.0,
                                 group_by_length=False, bf16=False, pad_to_128=False, learning_rate=1e-4,
-                                warmup_steps=6, compute_metrics=accuracy)
+                                warmup_steps=6, compute_metrics=accuracy, dropout=dropout)
         same_head_init(trainer.model)
         if impl == "hf":  # the same example order as ours (rule: tuneformers.trainer.utils.epoch_batches)
             order = np.random.default_rng([42, 0]).permutation(len(train)).tolist()
@@ -210,6 +215,8 @@ def main() -> None:
     parser.add_argument("--finetune", action="store_true", help="run the Rotten Tomatoes fine-tune comparison")
     parser.add_argument("--train_size", type=int, default=2000)
     parser.add_argument("--eval_size", type=int, default=1000)
+    parser.add_argument("--dropout", type=float, default=None,
+                        help="override the checkpoint's dropout in both models (0 removes the last random difference)")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.child:
@@ -217,14 +224,15 @@ def main() -> None:
         if kind == "throughput":
             print(json.dumps(child_throughput(impl, rest[0], int(rest[1]))))
         else:
-            print(json.dumps(child_finetune(impl, int(rest[0]), int(rest[1]))))
+            print(json.dumps(child_finetune(impl, int(rest[0]), int(rest[1]), None if rest[2] == "none" else float(rest[2]))))
         return
     if options.finetune:
         print(f"Fine-tune all-MiniLM-L6-v2 on Rotten Tomatoes: {options.train_size} train / {options.eval_size} eval, "
               "1 epoch, bs 32, lr 1e-4, 6 warmup steps then linear decay, weight decay 0.01, same initial classifier, "
-              "same example order")
+              f"same example order, dropout {'as in the checkpoint' if options.dropout is None else options.dropout}")
         for impl in ("ours", "hf"):
-            result = run_child(["finetune", impl, str(options.train_size), str(options.eval_size)])
+            result = run_child(["finetune", impl, str(options.train_size), str(options.eval_size),
+                                str(options.dropout).lower()])
             print(f"  {impl:5s} accuracy {result['accuracy']:.4f}  eval_loss {result['eval_loss']:.4f}  "
                   f"train {result['train_seconds']:.0f}s  (tokenizer: {result['tokenizer']})")
         return

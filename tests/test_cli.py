@@ -223,3 +223,23 @@ def test_train_the_real_checkpoint_on_files(tmp_path, minilm_dir, reviews):
     metrics = json.loads((output / "metrics.json").read_text())
     assert metrics["num_eval_examples"] == 40 and 0 <= metrics["eval_accuracy"] <= 1
     check_png(output / "training_plot.png")
+
+
+def test_same_seed_same_model(tmp_path, tiny_model_dir):
+    """The new (3-label) classification head is drawn after seeding too, so two runs give the same weights."""
+    from safetensors.torch import load_file
+
+    examples = load_rotten_tomatoes(max_examples=24, seed=5)
+    data = tmp_path / "three.jsonl"
+    data.write_text("".join(json.dumps({"text": e.text, "label": ["a", "b", "c"][i % 3]}) + "\n"
+                            for i, e in enumerate(examples)), encoding="utf-8")
+    weights = []
+    for run in ("a", "b"):
+        code = main(["train", "--model", str(tiny_model_dir), "--train_file", str(data), "--output_dir",
+                     str(tmp_path / run), "--max_steps", "1", "--validation_fraction", "0", "--max_length", "16",
+                     "--no_plot", "--report_to", "none", "--disable_tqdm", "--ignore_mismatched_sizes", "--seed", "3"])
+        assert code == 0
+        weights.append(load_file(str(tmp_path / run / "model.safetensors")))
+    assert weights[0]["classifier.weight"].shape == (3, 32)
+    for key in weights[0]:
+        torch.testing.assert_close(weights[0][key], weights[1][key], rtol=0, atol=0, msg=key)

@@ -251,10 +251,12 @@ def run(args: argparse.Namespace) -> int:
           f"held-out examples, {spec.describe()}", flush=True)
 
     from ..trainer.trainer import Trainer
+    from ..trainer.utils import set_seed
 
     tokenizer = load_tokenizer(model_name)
     train_set = encode(tokenizer, data.train, spec, args.max_length, "the training data")
     eval_set = encode(tokenizer, data.validation, spec, args.max_length, "the held-out data") if data.validation else None
+    set_seed(training_args.seed)  # the new classification head is initialised from the global RNG
     model = load_model(model_name, **spec.model_kwargs(), ignore_mismatched_sizes=args.ignore_mismatched_sizes)
     trainer = Trainer(model=model, args=training_args, train_dataset=train_set, eval_dataset=eval_set,
                       tokenizer=tokenizer, compute_metrics=lambda p: compute_metrics(spec, p.predictions, p.label_ids))
