@@ -48,6 +48,16 @@ def test_save_then_load_gives_identical_outputs(tmp_path, tiny_classifier):
     assert json.loads((folder / "config.json").read_text())["architectures"] == ["BertForSequenceClassification"]
 
 
+def test_saved_files_get_ordinary_permissions(tmp_path, tiny_classifier):
+    previous = os.umask(0o022)
+    try:
+        folder = tiny_classifier.save_pretrained(tmp_path / "model")
+    finally:
+        os.umask(previous)
+    for path in folder.iterdir():
+        assert path.stat().st_mode & 0o777 == 0o644, path
+
+
 def test_pytorch_bin_folder_loads(tmp_path, tiny_classifier):
     folder = tiny_classifier.save_pretrained(tmp_path, safe_serialization=False)
     assert (folder / "pytorch_model.bin").is_file() and not (folder / "model.safetensors").exists()

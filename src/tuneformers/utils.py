@@ -36,9 +36,16 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         yield temp_path
         with open(temp_path, "rb+") as handle:
             os.fsync(handle.fileno())
+        os.chmod(temp_path, 0o666 & ~_current_umask())  # mkstemp makes owner-only files; save like open() would
         os.replace(temp_path, path)
     finally:
         temp_path.unlink(missing_ok=True)
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:

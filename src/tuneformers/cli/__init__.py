@@ -1,0 +1,1 @@
+"""The `tuneformers` command line (entry point: tuneformers.cli.main:main)."""
