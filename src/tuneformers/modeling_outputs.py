@@ -3,15 +3,18 @@
 ``outputs.loss`` and ``outputs[0]`` both work. Integer and slice indexing skip fields that
 are None, so ``outputs[0]`` is the loss when labels were passed and the logits otherwise,
 and ``loss, logits = outputs[:2]`` reads as it would on a tuple.
+
+No framework is imported here: the TensorFlow outputs subclass ``ModelOutput`` too.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
+if TYPE_CHECKING:  # annotations only: the TF models share ModelOutput, so this module imports no framework
+    import torch
 
 
 @dataclasses.dataclass

@@ -31,6 +31,7 @@ if int(keras.__version__.split(".")[0]) < 3:  # pragma: no cover - guarded by th
 
 from .configuration_utils import CONFIG_NAME, PretrainedConfig  # noqa: E402
 from .hub import HUB_KWARGS, resolve_model_dir  # noqa: E402
+from .modeling_outputs import ModelOutput  # noqa: E402
 from .modeling_tf_pytorch_utils import (  # noqa: E402
     TF_WEIGHTS_NAME,
     find_pt_weights,
@@ -47,27 +48,8 @@ logger = get_logger(__name__)
 
 
 @dataclasses.dataclass
-class TFModelOutput:
+class TFModelOutput(ModelOutput):
     """Like the PyTorch outputs: fields that are None are skipped by index access, so ``[0]`` is the loss when set."""
-
-    def to_tuple(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, name) for name in self.keys())
-
-    def keys(self) -> list[str]:
-        return [f.name for f in dataclasses.fields(self) if getattr(self, f.name) is not None]
-
-    def __getitem__(self, key: int | slice | str) -> Any:
-        if isinstance(key, str):
-            if key not in self.keys():
-                raise KeyError(f"{type(self).__name__} has no field {key!r} set; set fields: {self.keys()}")
-            return getattr(self, key)
-        return self.to_tuple()[key]
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self.to_tuple())
-
-    def __len__(self) -> int:
-        return len(self.keys())
 
 
 @dataclasses.dataclass

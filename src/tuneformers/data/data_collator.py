@@ -33,8 +33,9 @@ _RETURN_TENSORS = ("pt", "tf", "np")
 # ---------------------------------------------------------------------------------------- helpers
 
 
-def _as_dict(feature: Any) -> dict[str, Any]:
-    """One example as a plain dict without ``None`` fields; labels under ``labels``."""
+def feature_items(feature: Any, what: str) -> dict[str, Any]:
+    """One example (a dict, a dataclass such as InputFeatures, or anything with to_dict) as a plain dict
+    without ``None`` fields. ``what`` names the caller in the error for anything else."""
     if isinstance(feature, Mapping):
         items = dict(feature)
     elif dataclasses.is_dataclass(feature) and not isinstance(feature, type):
@@ -43,17 +44,16 @@ def _as_dict(feature: Any) -> dict[str, Any]:
         items = dict(feature.to_dict())
     else:
         raise TypeError(
-            f"A collator got an example of type {type(feature).__name__}; pass dicts (or dataclasses such "
-            "as InputFeatures) mapping names like 'input_ids' and 'label' to values."
+            f"{what} is a {type(feature).__name__}; pass dicts (or dataclasses such as InputFeatures, or "
+            "a BatchEncoding) mapping names like 'input_ids' and 'label' to values."
         )
-    out = {}
-    for key, value in items.items():
-        if value is None:
-            continue
-        if key in _LABEL_KEYS:
-            key = "labels"
-        out[key] = _to_numpy(value)
-    return out
+    return {key: value for key, value in items.items() if value is not None}
+
+
+def _as_dict(feature: Any) -> dict[str, Any]:
+    """One example as a dict of numpy values, its label under ``labels``."""
+    return {("labels" if key in _LABEL_KEYS else key): _to_numpy(value)
+            for key, value in feature_items(feature, "An example given to the collator").items()}
 
 
 def _to_numpy(value: Any) -> Any:

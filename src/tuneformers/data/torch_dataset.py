@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from torch.utils.data import Dataset
+
+from .data_collator import feature_items
 
 __all__ = ["FeaturesDataset"]
 
@@ -29,7 +30,8 @@ class FeaturesDataset(Dataset):
                                              and not isinstance(features, Sequence)):
             self.rows = _rows_from_columns(features)
         else:
-            self.rows = [_row(feature, index) for index, feature in enumerate(features)]
+            self.rows = [feature_items(feature, f"FeaturesDataset: example {index}")
+                         for index, feature in enumerate(features)]
         if labels is not None:
             labels = list(labels)
             if len(labels) != len(self.rows):
@@ -42,21 +44,6 @@ class FeaturesDataset(Dataset):
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         return self.rows[index]
-
-
-def _row(feature: Any, index: int) -> dict[str, Any]:
-    if isinstance(feature, Mapping):
-        items = dict(feature)
-    elif dataclasses.is_dataclass(feature) and not isinstance(feature, type):
-        items = {field.name: getattr(feature, field.name) for field in dataclasses.fields(feature)}
-    elif hasattr(feature, "to_dict"):
-        items = dict(feature.to_dict())
-    else:
-        raise TypeError(
-            f"FeaturesDataset: example {index} is a {type(feature).__name__}; pass dicts, InputFeatures, "
-            "or a BatchEncoding / dict of columns."
-        )
-    return {key: value for key, value in items.items() if value is not None}
 
 
 def _rows_from_columns(columns: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
