@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import datetime
 import math
 import os
 import random
@@ -12,6 +14,10 @@ from typing import Any
 import numpy as np
 import torch
 import torch.distributed as dist
+
+from ..utils import get_logger
+
+logger = get_logger(__name__)
 
 IGNORE_INDEX = -100
 
@@ -146,7 +152,21 @@ def init_distributed(use_cpu: bool = False) -> tuple[int, int, torch.device]:
         torch.cuda.set_device(device)
     if not dist.is_initialized():
         dist.init_process_group(backend="nccl" if cuda else "gloo")
+        atexit.register(_close_process_group)
     return dist.get_rank(), dist.get_world_size(), device
+
+
+def _close_process_group() -> None:
+    """Wait for the other processes, then tear the group down before the interpreter does: left to
+    interpreter shutdown, gloo's threads can be destroyed while still joinable and abort the process."""
+    if not dist.is_initialized():
+        return
+    try:
+        if dist.get_backend() == "gloo":
+            dist.monitored_barrier(timeout=datetime.timedelta(seconds=60))
+        dist.destroy_process_group()
+    except Exception as error:  # a peer that died first: nothing left to wait for
+        logger.warning("Closing the process group failed: %s", error)
 
 
 def is_distributed() -> bool:
