@@ -32,6 +32,21 @@ def rotten_tomatoes_file() -> Path:
 
 
 @pytest.fixture(scope="session")
+def tokenizer(minilm_dir):
+    """Our BertTokenizerFast on the all-MiniLM-L6-v2 vocabulary."""
+    from tuneformers import BertTokenizerFast
+
+    return BertTokenizerFast.from_pretrained(minilm_dir)
+
+
+@pytest.fixture(scope="session")
+def hf_tokenizer(minilm_dir):
+    """HF's tokenizer on the same vocabulary: the test-only oracle."""
+    transformers = pytest.importorskip("transformers")
+    return transformers.BertTokenizerFast.from_pretrained(str(minilm_dir))
+
+
+@pytest.fixture(scope="session")
 def lee_dir() -> Path:
     return package_file("gensim", "test/test_data", "pip install --no-deps gensim==4.4.0")
 

@@ -28,20 +28,6 @@ SENTENCES = [
 
 
 @pytest.fixture(scope="module")
-def tokenizer(minilm_dir):
-    from tuneformers import BertTokenizerFast
-
-    return BertTokenizerFast.from_pretrained(minilm_dir)
-
-
-@pytest.fixture(scope="module")
-def hf_tokenizer(minilm_dir):
-    from transformers import BertTokenizerFast
-
-    return BertTokenizerFast.from_pretrained(str(minilm_dir))
-
-
-@pytest.fixture(scope="module")
 def encoded(tokenizer):
     return [dict(tokenizer(text)) for text in SENTENCES]
 

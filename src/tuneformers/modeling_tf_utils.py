@@ -29,8 +29,8 @@ keras = require("keras", "tf", "TensorFlow models")
 if int(keras.__version__.split(".")[0]) < 3:  # pragma: no cover - guarded by the tf extra's pins
     raise ImportError(f"tuneformers TF models need Keras 3, found keras {keras.__version__}: pip install 'tuneformers[tf]'")
 
-from .configuration_utils import CONFIG_NAME, PretrainedConfig  # noqa: E402
-from .hub import HUB_KWARGS, resolve_model_dir  # noqa: E402
+from .configuration_utils import PretrainedConfig  # noqa: E402
+from .hub import resolve_model_dir, split_hub_kwargs  # noqa: E402
 from .modeling_outputs import ModelOutput  # noqa: E402
 from .modeling_tf_pytorch_utils import (  # noqa: E402
     TF_WEIGHTS_NAME,
@@ -190,7 +190,7 @@ class TFPreTrainedModel(keras.Model):
         (``num_labels=3``, ``problem_type=...``) or go to the hub (``revision``, ``cache_dir``, ...).
         Build the model inside ``strategy.scope()`` to train it under a tf.distribute strategy.
         """
-        hub_kwargs = {key: kwargs.pop(key) for key in list(kwargs) if key in HUB_KWARGS}
+        hub_kwargs, kwargs = split_hub_kwargs(kwargs)
         folder = resolve_model_dir(pretrained_model_name_or_path, **hub_kwargs)
         if config is None:
             config = cls.config_class.from_pretrained(folder, **kwargs)

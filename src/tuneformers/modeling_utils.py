@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from .configuration_utils import PretrainedConfig, unknown_keyword_message
-from .hub import HUB_KWARGS, resolve_model_dir
+from .hub import HUB_KWARGS, resolve_model_dir, split_hub_kwargs
 from .utils import atomic_path, get_logger
 
 logger = get_logger(__name__)
@@ -163,7 +163,7 @@ class PreTrainedModel(nn.Module):
         (e.g. a new classification head) are initialised and listed in one warning. The model is
         returned in eval mode.
         """
-        hub_kwargs = {key: kwargs.pop(key) for key in list(kwargs) if key in HUB_KWARGS}
+        hub_kwargs, kwargs = split_hub_kwargs(kwargs)
         if "dtype" in kwargs:  # the newer HF spelling
             torch_dtype = kwargs.pop("dtype")
         known = cls.config_class.field_names()

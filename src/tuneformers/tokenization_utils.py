@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .configuration_utils import unknown_keyword_message
-from .hub import HUB_KWARGS, resolve_model_dir
+from .hub import resolve_model_dir, split_hub_kwargs
 from .utils import atomic_write_text, get_logger
 
 logger = get_logger(__name__)
@@ -638,7 +638,7 @@ class PreTrainedTokenizerBase:
     @classmethod
     def from_pretrained(cls, name_or_path: str | os.PathLike, **kwargs: Any) -> PreTrainedTokenizerBase:
         """Load from a folder, the HF cache, a packaged model or the hub; kwargs override tokenizer_config.json."""
-        hub_kwargs = {key: kwargs.pop(key) for key in list(kwargs) if key in HUB_KWARGS}
+        hub_kwargs, kwargs = split_hub_kwargs(kwargs)
         folder = resolve_model_dir(name_or_path, **hub_kwargs)
         options = cls._read_folder_options(folder)
         allowed = set(cls._accepted_options())

@@ -8,7 +8,7 @@ import os
 from typing import Any
 
 from ...configuration_utils import CONFIG_NAME, PretrainedConfig
-from ...hub import HUB_KWARGS, resolve_model_dir
+from ...hub import resolve_model_dir, split_hub_kwargs
 
 # model_type -> (module under tuneformers.models, config class name)
 CONFIG_MAPPING_NAMES: dict[str, tuple[str, str]] = {
@@ -37,7 +37,7 @@ class AutoConfig:
 
     @staticmethod
     def from_pretrained(name_or_path: str | os.PathLike, **kwargs: Any) -> PretrainedConfig:
-        hub_kwargs = {key: kwargs.pop(key) for key in list(kwargs) if key in HUB_KWARGS}
+        hub_kwargs, kwargs = split_hub_kwargs(kwargs)
         folder = resolve_model_dir(name_or_path, **hub_kwargs)
         path = folder / CONFIG_NAME
         if not path.is_file():

@@ -7,6 +7,7 @@ import os
 from typing import Any, ClassVar
 
 from ...configuration_utils import PretrainedConfig
+from ...hub import split_hub_kwargs
 from ...modeling_utils import PreTrainedModel
 from .configuration_auto import AutoConfig
 
@@ -43,7 +44,7 @@ class _AutoModel:
     def from_pretrained(cls, name_or_path: str | os.PathLike, **kwargs: Any) -> PreTrainedModel:
         config = kwargs.get("config")
         if config is None:
-            hub_kwargs = {key: kwargs[key] for key in ("revision", "cache_dir", "local_files_only", "token") if key in kwargs}
+            hub_kwargs, _ = split_hub_kwargs(kwargs)
             config = AutoConfig.from_pretrained(name_or_path, **hub_kwargs)
         return cls.model_class_for(config.model_type).from_pretrained(name_or_path, **kwargs)
 

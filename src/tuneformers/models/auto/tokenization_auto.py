@@ -7,7 +7,7 @@ import json
 import os
 from typing import Any
 
-from ...hub import HUB_KWARGS, resolve_model_dir
+from ...hub import resolve_model_dir, split_hub_kwargs
 from ...tokenization_utils import TOKENIZER_CONFIG_NAME, PreTrainedTokenizerBase
 
 # model_type or tokenizer class name -> (slow, fast) as (module under tuneformers.models, class name)
@@ -33,7 +33,7 @@ class AutoTokenizer:
 
     @staticmethod
     def from_pretrained(name_or_path: str | os.PathLike, use_fast: bool = True, **kwargs: Any) -> PreTrainedTokenizerBase:
-        hub_kwargs = {key: kwargs[key] for key in kwargs if key in HUB_KWARGS}
+        hub_kwargs, options = split_hub_kwargs(kwargs)
         folder = resolve_model_dir(name_or_path, **hub_kwargs)
         tokenizer_class = _read_json(folder / TOKENIZER_CONFIG_NAME).get("tokenizer_class")
         model_type = TOKENIZER_CLASS_TO_MODEL_TYPE.get(tokenizer_class) or _read_json(folder / "config.json").get("model_type")
@@ -44,4 +44,4 @@ class AutoTokenizer:
             )
         module_name, class_name = TOKENIZER_MAPPING_NAMES[model_type][1 if use_fast else 0]
         cls = getattr(importlib.import_module(f"tuneformers.models.{module_name}"), class_name)
-        return cls.from_pretrained(folder, **{key: value for key, value in kwargs.items() if key not in HUB_KWARGS})
+        return cls.from_pretrained(folder, **options)
