@@ -243,3 +243,23 @@ def test_same_seed_same_model(tmp_path, tiny_model_dir):
     assert weights[0]["classifier.weight"].shape == (3, 32)
     for key in weights[0]:
         torch.testing.assert_close(weights[0][key], weights[1][key], rtol=0, atol=0, msg=key)
+
+
+def test_train_without_matplotlib_warns_first_and_finishes(tmp_path, tiny_model_dir, capsys, monkeypatch):
+    """Issue 11: a missing optional dependency is noticed before training, never after the work is done."""
+    import importlib.util
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *args: None if name == "matplotlib" else real_find_spec(name, *args))
+    examples = load_rotten_tomatoes(max_examples=24, seed=5)
+    data = tmp_path / "reviews.jsonl"
+    data.write_text("".join(json.dumps({"text": e.text, "label": e.label}) + "\n" for e in examples), encoding="utf-8")
+    code = main(["train", "--model", str(tiny_model_dir), "--train_file", str(data), "--output_dir",
+                 str(tmp_path / "run"), "--max_steps", "1", "--validation_fraction", "0", "--max_length", "16",
+                 "--report_to", "none", "--disable_tqdm"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "matplotlib is not installed" in err and "--no_plot" in err
+    assert err.index("matplotlib is not installed") < len(err) and "summary" in out
+    assert (tmp_path / "run" / "model.safetensors").is_file() and not (tmp_path / "run" / "training_plot.png").exists()

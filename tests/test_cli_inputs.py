@@ -14,10 +14,12 @@ import sys
 import numpy as np
 import pytest
 
-from tuneformers.cli import main as cli_main
-from tuneformers.cli.common import LabelSpec, compute_metrics
+from tuneformers.data.labels import LabelSpec
+from tuneformers.data.metrics import task_metrics
+from tuneformers.data.readers import DataError
 from tuneformers.cli.main import main, parse_args
-from tuneformers.trainer.training_args import TrainingArguments, field_docs
+from tuneformers.trainer.training_args import TrainingArguments
+from tuneformers.typed_dataclass import field_docs
 
 
 def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
@@ -122,12 +124,12 @@ def test_label_inference():
     (["", "a"], "auto", "the label is empty"),
 ])
 def test_label_inference_errors(labels, task, message):
-    with pytest.raises(cli_main.CLIError, match=message):
+    with pytest.raises(DataError, match=message):
         LabelSpec.infer(labels, task)
 
 
 def test_unknown_label_at_encoding():
-    with pytest.raises(cli_main.CLIError, match=r"label\(s\) \['c'\]"):
+    with pytest.raises(DataError, match=r"label\(s\) \['c'\]"):
         LabelSpec("classification", ["a", "b"]).encode(["a", "c"], "dev.csv")
 
 
@@ -136,11 +138,11 @@ def test_metrics_match_sklearn_and_scipy():
     stats = pytest.importorskip("scipy.stats")
     rng = np.random.default_rng(0)
     logits, labels = rng.normal(size=(50, 3)), rng.integers(0, 3, size=50)
-    metrics = compute_metrics(LabelSpec("classification", ["a", "b", "c"]), logits, labels)
+    metrics = task_metrics("classification", logits, labels)
     assert metrics["accuracy"] == pytest.approx(sklearn_metrics.accuracy_score(labels, logits.argmax(-1)))
     assert metrics["f1_macro"] == pytest.approx(sklearn_metrics.f1_score(labels, logits.argmax(-1), average="macro"))
     predictions, targets = rng.normal(size=(40, 1)), rng.normal(size=40)
-    metrics = compute_metrics(LabelSpec("regression"), predictions, targets)
+    metrics = task_metrics("regression", predictions, targets)
     assert metrics["pearson"] == pytest.approx(stats.pearsonr(predictions[:, 0], targets)[0])
     assert metrics["spearmanr"] == pytest.approx(stats.spearmanr(predictions[:, 0], targets)[0])
     assert metrics["mse"] == pytest.approx(np.mean((predictions[:, 0] - targets) ** 2))
@@ -212,7 +214,7 @@ def test_not_a_model_folder(tmp_path, capsys, reviews_csv):
 
 def test_debug_shows_the_traceback(tmp_path, capsys):
     code, _, err = run_cli(capsys, "train", "--train_file", str(tmp_path / "nope.csv"), "--debug")
-    assert code == 2 and "Traceback" in err and "CLIError" in err
+    assert code == 2 and "Traceback" in err and "DataFileNotFoundError" in err
     assert err.splitlines()[-1].startswith("tuneformers train: error:") and "nope.csv" in err.splitlines()[-1]
 
 

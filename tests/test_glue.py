@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -134,11 +132,3 @@ def test_example_from_tensor_dict_maps_label_indices():
         {"idx": 7, "premise": b"A man sleeps.", "hypothesis": b"A man is awake.", "label": 0}
     )
     assert example == InputExample("7", "A man sleeps.", "A man is awake.", "contradiction")
-
-
-def test_module_imports_without_frameworks():
-    code = (
-        "import sys, tuneformers.data.processors.glue\n"
-        "assert not {'torch', 'tensorflow'} & set(sys.modules), 'framework imported'"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True)

@@ -108,7 +108,7 @@ def test_keras_fit_steps_equal_pytorch_training_steps(tiny_bert_kwargs):
     torch.manual_seed(0)
     pt_model = BertForSequenceClassification(BertConfig(**kwargs)).train()
     tf_model = TFBertForSequenceClassification(BertConfig(**kwargs))
-    tf_model.load_tf_weights(pt_weights_to_tf({k: v.detach().numpy() for k, v in pt_model.state_dict().items()}))
+    tf_model.load_tf_weights(pt_weights_to_tf({k: v.detach().numpy() for k, v in pt_model.state_dict().items()}, "bert"))
     rng = np.random.default_rng(0)
     input_ids = rng.integers(1, 99, (6, 8, 10)).astype(np.int32)  # 6 batches of 8
     input_ids[:, 0, 7:] = 0

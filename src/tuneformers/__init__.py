@@ -19,7 +19,8 @@ _LAZY_IMPORTS: dict[str, list[str]] = {
     "models.bert.configuration_bert": ["BertConfig"],
     "models.auto.configuration_auto": ["AutoConfig"],
     "hub": ["resolve_model_dir"],
-    "tokenization_utils": ["BatchEncoding", "PreTrainedTokenizerBase"],
+    "batch_encoding": ["BatchEncoding"],
+    "tokenization_utils": ["PreTrainedTokenizerBase"],
     "models.bert.tokenization_bert": ["BertTokenizer"],
     "models.bert.tokenization_bert_fast": ["BertTokenizerFast"],
     "models.auto.tokenization_auto": ["AutoTokenizer"],
@@ -33,8 +34,11 @@ _LAZY_IMPORTS: dict[str, list[str]] = {
         "glue_convert_examples_to_features",
     ],
     "data.metrics": ["glue_compute_metrics", "simple_accuracy", "acc_and_f1", "pearson_and_spearman"],
-    "data.datasets": ["TextExample", "read_examples", "train_validation_split", "load_rotten_tomatoes", "load_lee_similarity"],
+    "data.readers": ["TextExample", "read_examples", "DataError"],
+    "data.datasets": ["train_validation_split", "load_rotten_tomatoes", "load_lee_similarity"],
     "trainer.training_args": ["TrainingArguments"],
+    "trainer_utils": ["EvalPrediction", "PredictionOutput", "TrainOutput", "get_last_checkpoint", "is_main_process"],
+    "constants": ["CONFIG_NAME", "WEIGHTS_NAME", "SAFE_WEIGHTS_NAME", "TF_WEIGHTS_NAME"],
     # PyTorch layer
     "modeling_outputs": [
         "ModelOutput",
@@ -82,7 +86,7 @@ _LAZY_IMPORTS: dict[str, list[str]] = {
         "DataCollatorForLanguageModeling",
     ],
     "data.torch_dataset": ["FeaturesDataset"],
-    "trainer.trainer": ["Trainer", "EvalPrediction", "PredictionOutput"],
+    "trainer.trainer": ["Trainer"],
     "trainer.callbacks": ["TrainerCallback", "TrainerState", "TrainerControl", "EarlyStoppingCallback"],
     "trainer.utils": ["set_seed"],
     # TensorFlow layer

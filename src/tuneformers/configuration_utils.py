@@ -6,16 +6,31 @@ No-torch layer: imports only the standard library.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import json
 import os
-import types
-import typing
 from pathlib import Path
 from typing import Any, ClassVar
 
-CONFIG_NAME = "config.json"
+from .constants import CONFIG_NAME
+from .typed_dataclass import check_field_types, check_known_keywords
+
 PROBLEM_TYPES = ("regression", "single_label_classification", "multi_label_classification")
+
+
+def infer_problem_type(problem_type: str | None, num_labels: int, integer_labels: bool | None = None) -> str | None:
+    """The loss a sequence-classification head computes: ``problem_type`` when set; else one output means
+    regression, and several outputs mean single-label classification for integer labels and multi-label
+    for float (0/1 per label) ones. None while it still depends on labels not seen yet.
+
+    The one rule for PyTorch heads, TensorFlow heads and ``tuneformers evaluate``.
+    """
+    if problem_type is not None:
+        return problem_type
+    if num_labels == 1:
+        return "regression"
+    if integer_labels is None:
+        return None
+    return "single_label_classification" if integer_labels else "multi_label_classification"
 
 
 @dataclasses.dataclass
@@ -44,7 +59,7 @@ class PretrainedConfig:
     """config.json keys that no field declares, preserved as they were."""
 
     def __post_init__(self) -> None:
-        self._check_field_types()
+        check_field_types(self)
         if self.id2label is not None:
             self.id2label = {int(index): str(label) for index, label in self.id2label.items()}
             if self.num_labels is not None and self.num_labels != len(self.id2label):
@@ -74,18 +89,6 @@ class PretrainedConfig:
     def field_names(cls) -> list[str]:
         return [f.name for f in dataclasses.fields(cls) if f.name != "extra"]
 
-    def _check_field_types(self) -> None:
-        hints = typing.get_type_hints(type(self))
-        for field in dataclasses.fields(self):
-            value = getattr(self, field.name)
-            coerced = _coerce(value, hints[field.name])
-            if coerced is _MISMATCH:
-                raise TypeError(
-                    f"{type(self).__name__}.{field.name} must be {_describe(hints[field.name])}, "
-                    f"got {value!r} ({type(value).__name__})."
-                )
-            setattr(self, field.name, coerced)
-
     # ---- dict / JSON --------------------------------------------------------------------------
 
     @classmethod
@@ -112,10 +115,7 @@ class PretrainedConfig:
 
     @classmethod
     def _checked_overrides(cls, overrides: dict[str, Any]) -> dict[str, Any]:
-        known = cls.field_names()
-        for key in overrides:
-            if key not in known:
-                raise TypeError(unknown_keyword_message(key, known, f"{cls.__name__} field"))
+        check_known_keywords(overrides, cls.field_names(), f"{cls.__name__} field")
         return overrides
 
     def to_dict(self) -> dict[str, Any]:
@@ -181,53 +181,3 @@ class PretrainedConfig:
 
     def __eq__(self, other: object) -> bool:
         return type(self) is type(other) and self.to_dict() == other.to_dict()  # type: ignore[union-attr]
-
-
-def unknown_keyword_message(key: str, known: list[str], what: str) -> str:
-    close = difflib.get_close_matches(key, known, n=1, cutoff=0.5)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
-    return f"Unknown keyword {key!r}: it is not a {what}.{hint}"
-
-
-_MISMATCH = object()
-
-
-def _coerce(value: Any, annotation: Any) -> Any:
-    """Return value if it fits annotation (ints accepted as floats, JSON lists as lists), else _MISMATCH."""
-    origin = typing.get_origin(annotation)
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in typing.get_args(annotation):
-            return None
-        for option in typing.get_args(annotation):
-            if option is type(None):
-                continue
-            coerced = _coerce(value, option)
-            if coerced is not _MISMATCH:
-                return coerced
-        return _MISMATCH
-    if annotation is Any:
-        return value
-    if annotation is bool:
-        return value if isinstance(value, bool) else _MISMATCH
-    if annotation is int:
-        return value if isinstance(value, int) and not isinstance(value, bool) else _MISMATCH
-    if annotation is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        return _MISMATCH
-    if annotation is str:
-        return value if isinstance(value, str) else _MISMATCH
-    if origin is dict or annotation is dict:
-        return value if isinstance(value, dict) else _MISMATCH
-    if origin is list or annotation is list:
-        return list(value) if isinstance(value, (list, tuple)) else _MISMATCH
-    return value
-
-
-def _describe(annotation: Any) -> str:
-    origin = typing.get_origin(annotation)
-    if origin in (typing.Union, types.UnionType):
-        return " or ".join(_describe(option) for option in typing.get_args(annotation))
-    if annotation is type(None):
-        return "null"
-    return getattr(origin or annotation, "__name__", str(annotation))

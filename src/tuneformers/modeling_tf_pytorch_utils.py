@@ -20,20 +20,55 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
+from .constants import CONFIG_NAME, PT_WEIGHT_FILES, TF_WEIGHTS_NAME
 from .utils import get_logger, require
 
 logger = get_logger(__name__)
 
-TF_WEIGHTS_NAME = "tf_model.h5"
-SAFE_WEIGHTS_NAME = "model.safetensors"
-SAFE_WEIGHTS_INDEX_NAME = "model.safetensors.index.json"
-PT_WEIGHTS_NAME = "pytorch_model.bin"
-PT_WEIGHTS_INDEX_NAME = "pytorch_model.bin.index.json"
-PT_WEIGHT_FILES = (SAFE_WEIGHTS_NAME, SAFE_WEIGHTS_INDEX_NAME, PT_WEIGHTS_NAME, PT_WEIGHTS_INDEX_NAME)
+
+
+# ---- weight-name maps, one per model family ---------------------------------------------------------
+
+
+class WeightNameMap(NamedTuple):
+    """How one family's PyTorch parameter names and TensorFlow weight names translate (pure string functions)."""
+
+    pt_to_tf: Callable[[str], tuple[str, bool]]
+    """PyTorch name -> (TF name, whether the array is transposed)."""
+    tf_to_pt: Callable[[str], tuple[str, bool]]
+    """TF name (model scope and ``:0`` optional) -> (PyTorch name, transposed?)."""
+    is_pt_only: Callable[[str], bool]
+    """True for PyTorch entries a TF model does not store (tied or derived tensors)."""
+
+
+WEIGHT_NAME_MAPS: dict[str, WeightNameMap] = {}
+
+
+def register_weight_name_map(model_type: str, name_map: WeightNameMap) -> None:
+    """Called by each family's ``convert_<family>.py``, so that this generic module knows no family."""
+    WEIGHT_NAME_MAPS[model_type] = name_map
+
+
+def get_weight_name_map(model_type: str) -> WeightNameMap:
+    if model_type not in WEIGHT_NAME_MAPS:
+        raise ValueError(
+            f"Cannot convert weights between PyTorch and TensorFlow for model_type={model_type!r}: no weight-name "
+            f"map is registered for it (known: {sorted(WEIGHT_NAME_MAPS)}). Load the weights in the framework "
+            "they were saved from."
+        )
+    return WEIGHT_NAME_MAPS[model_type]
+
+
+def strip_model_scope(stored_name: str) -> str:
+    """``tf_bert_model/bert/embeddings/.../weight:0`` -> ``bert/embeddings/.../weight``."""
+    parts = stored_name.removesuffix(":0").split("/")
+    return "/".join(parts[1:]) if len(parts) > 1 else parts[0]
 
 
 # ---- tf_model.h5 ----------------------------------------------------------------------------------
@@ -54,7 +89,6 @@ def _read_string_list(attrs, name: str) -> list[str]:
 def read_tf_h5_weights(path: str | os.PathLike) -> dict[str, np.ndarray]:
     """``tf_model.h5`` -> {TF weight name without model scope and ``:0`` (``bert/embeddings/...``): array}."""
     h5py = require("h5py", "tf", "Reading TensorFlow weights (tf_model.h5)")
-    from .models.bert.convert_bert import strip_model_scope
 
     path = Path(path)
     weights: dict[str, np.ndarray] = {}
@@ -136,26 +170,24 @@ def load_pt_weights(folder: str | os.PathLike) -> dict[str, np.ndarray]:
 # ---- conversions ----------------------------------------------------------------------------------
 
 
-def pt_weights_to_tf(pt_weights: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def pt_weights_to_tf(pt_weights: dict[str, np.ndarray], model_type: str) -> dict[str, np.ndarray]:
     """{PyTorch name: array} -> {TF name: array}, transposing Linear weights; drops tied / PT-only entries."""
-    from .models.bert.convert_bert import is_pt_only, pt_to_tf_name
-
+    name_map = get_weight_name_map(model_type)
     converted = {}
     for name, array in pt_weights.items():
-        if is_pt_only(name):
+        if name_map.is_pt_only(name):
             continue
-        tf_name, transpose = pt_to_tf_name(name)
+        tf_name, transpose = name_map.pt_to_tf(name)
         converted[tf_name] = np.ascontiguousarray(array.T) if transpose else array
     return converted
 
 
-def tf_weights_to_pt(tf_weights: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def tf_weights_to_pt(tf_weights: dict[str, np.ndarray], model_type: str) -> dict[str, np.ndarray]:
     """{TF name: array} -> {PyTorch name: array}, transposing Dense kernels."""
-    from .models.bert.convert_bert import tf_to_pt_name
-
+    name_map = get_weight_name_map(model_type)
     converted = {}
     for name, array in tf_weights.items():
-        pt_name, transpose = tf_to_pt_name(name)
+        pt_name, transpose = name_map.tf_to_pt(name)
         converted[pt_name] = np.ascontiguousarray(array.T) if transpose else array
     return converted
 
@@ -174,7 +206,8 @@ def load_tf_weights_into_pt_state_dict(folder: str | os.PathLike) -> dict[str, n
             f"from_tf=True needs {TF_WEIGHTS_NAME} in {folder}, but there is none. "
             "Save the model with a TF model's save_pretrained(), or drop from_tf=True to load PyTorch weights."
         )
-    return tf_weights_to_pt(read_tf_h5_weights(path))
+    model_type = json.loads((Path(folder) / CONFIG_NAME).read_text(encoding="utf-8")).get("model_type", "")
+    return tf_weights_to_pt(read_tf_h5_weights(path), model_type)
 
 
 load_tf_weights_as_pt_state_dict = load_tf_weights_into_pt_state_dict  # the name PreTrainedModel.from_pretrained calls

@@ -13,7 +13,6 @@ applied to the logits. ``model.predict`` returns the output class with numpy fie
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 from collections.abc import Iterator
@@ -31,9 +30,17 @@ if int(keras.__version__.split(".")[0]) < 3:  # pragma: no cover - guarded by th
 
 from .configuration_utils import PretrainedConfig  # noqa: E402
 from .hub import resolve_model_dir, split_hub_kwargs  # noqa: E402
-from .modeling_outputs import ModelOutput  # noqa: E402
+from .modeling_outputs import (  # noqa: E402
+    BaseModelOutputWithPooling,
+    MaskedLMOutput,
+    ModelOutput,
+    MultipleChoiceModelOutput,
+    QuestionAnsweringModelOutput,
+    SequenceClassifierOutput,
+    TokenClassifierOutput,
+)
+from .constants import TF_WEIGHTS_NAME  # noqa: E402
 from .modeling_tf_pytorch_utils import (  # noqa: E402
-    TF_WEIGHTS_NAME,
     find_pt_weights,
     load_pt_weights,
     pt_weights_to_tf,
@@ -47,49 +54,14 @@ logger = get_logger(__name__)
 # ---- outputs ----------------------------------------------------------------------------------------
 
 
-@dataclasses.dataclass
-class TFModelOutput(ModelOutput):
-    """Like the PyTorch outputs: fields that are None are skipped by index access, so ``[0]`` is the loss when set."""
-
-
-@dataclasses.dataclass
-class TFBaseModelOutputWithPooling(TFModelOutput):
-    last_hidden_state: Any = None
-    pooler_output: Any = None
-    hidden_states: tuple | None = None
-    attentions: tuple | None = None
-
-
-@dataclasses.dataclass
-class TFSequenceClassifierOutput(TFModelOutput):
-    loss: Any = None
-    logits: Any = None
-    hidden_states: tuple | None = None
-    attentions: tuple | None = None
-
-
-@dataclasses.dataclass
-class TFTokenClassifierOutput(TFSequenceClassifierOutput):
-    pass
-
-
-@dataclasses.dataclass
-class TFMultipleChoiceModelOutput(TFSequenceClassifierOutput):
-    pass
-
-
-@dataclasses.dataclass
-class TFMaskedLMOutput(TFSequenceClassifierOutput):
-    pass
-
-
-@dataclasses.dataclass
-class TFQuestionAnsweringModelOutput(TFModelOutput):
-    loss: Any = None
-    start_logits: Any = None
-    end_logits: Any = None
-    hidden_states: tuple | None = None
-    attentions: tuple | None = None
+# The PyTorch output classes serve TensorFlow too (ModelOutput imports no framework); these are their TF names.
+TFModelOutput = ModelOutput
+TFBaseModelOutputWithPooling = BaseModelOutputWithPooling
+TFSequenceClassifierOutput = SequenceClassifierOutput
+TFTokenClassifierOutput = TokenClassifierOutput
+TFMultipleChoiceModelOutput = MultipleChoiceModelOutput
+TFMaskedLMOutput = MaskedLMOutput
+TFQuestionAnsweringModelOutput = QuestionAnsweringModelOutput
 
 
 # ---- weight names -----------------------------------------------------------------------------------
@@ -210,7 +182,7 @@ class TFPreTrainedModel(keras.Model):
                 )
             if not from_pt:
                 logger.info(f"{folder} has no {TF_WEIGHTS_NAME}; converting the PyTorch weights {pt_file.name} (from_pt=True).")
-            weights = pt_weights_to_tf(load_pt_weights(folder))
+            weights = pt_weights_to_tf(load_pt_weights(folder), model.config.model_type)
         else:
             weights = read_tf_h5_weights(tf_file)
         model.load_tf_weights(weights, ignore_mismatched_sizes=ignore_mismatched_sizes, source=str(folder))

@@ -19,17 +19,14 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from .configuration_utils import PretrainedConfig, unknown_keyword_message
+from .configuration_utils import PretrainedConfig
+from .typed_dataclass import unknown_keyword_message
+from .constants import SAFE_WEIGHTS_INDEX_NAME, SAFE_WEIGHTS_NAME, TF_WEIGHTS_NAME, WEIGHTS_INDEX_NAME, WEIGHTS_NAME
 from .hub import HUB_KWARGS, resolve_model_dir, split_hub_kwargs
 from .utils import atomic_path, get_logger
 
 logger = get_logger(__name__)
 
-SAFE_WEIGHTS_NAME = "model.safetensors"
-SAFE_WEIGHTS_INDEX_NAME = "model.safetensors.index.json"
-WEIGHTS_NAME = "pytorch_model.bin"
-WEIGHTS_INDEX_NAME = "pytorch_model.bin.index.json"
-TF_WEIGHTS_NAME = "tf_model.h5"
 
 # Checkpoint keys that older HF versions saved as buffers; they hold nothing to load.
 IGNORED_CHECKPOINT_SUFFIXES = ("position_ids",)

@@ -1,149 +1,36 @@
-"""The encoding layer shared by our tokenizers: special tokens, truncation, overflow windows, padding,
-tensor conversion, decoding, and saving/loading tokenizer folders. No torch, no tensorflow at import.
+"""The tokenizer base shared by our tokenizers: special tokens, the encode pipeline (truncation, overflow
+windows, padding), decoding, and saving/loading tokenizer folders. No torch, no tensorflow at import.
 
-A concrete tokenizer only turns texts into word-piece ids (``_encode_texts``) and maps tokens to ids;
-everything a user controls through ``__call__`` happens here, once, for the slow and the fast tokenizer alike.
+A concrete tokenizer only turns texts into word-piece ids (``_encode_texts``) and knows its vocabulary
+(``_token_to_id_map``, ``_id_to_token``); everything a user controls through ``__call__`` happens here, once,
+for the slow and the fast tokenizer alike. The special-token layout of a family lives in one place:
+``build_inputs_with_special_tokens`` / ``create_token_type_ids_from_sequences`` / ``get_special_tokens_mask``.
+The output type is in batch_encoding.py, the truncation arithmetic in truncation.py.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import inspect
 import json
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
-from .configuration_utils import unknown_keyword_message
+from .batch_encoding import BatchEncoding
+from .constants import SPECIAL_TOKENS_MAP_NAME, TOKENIZER_CONFIG_NAME
+from .truncation import TRUNCATION_STRATEGIES, Segment, cut_slice, keep_counts, window_slices
+from .typed_dataclass import unknown_keyword_message
 from .hub import resolve_model_dir, split_hub_kwargs
 from .utils import atomic_write_text, get_logger
 
 logger = get_logger(__name__)
 
-TOKENIZER_CONFIG_NAME = "tokenizer_config.json"
-SPECIAL_TOKENS_MAP_NAME = "special_tokens_map.json"
 SPECIAL_TOKEN_NAMES = ("unk_token", "sep_token", "pad_token", "cls_token", "mask_token")
 PADDING_STRATEGIES = ("longest", "max_length", "do_not_pad")
-TRUNCATION_STRATEGIES = ("longest_first", "only_first", "only_second", "do_not_truncate")
-TENSOR_TYPES = ("pt", "tf", "np")
 VERY_LARGE_LENGTH = int(1e30)
-
-
-@dataclasses.dataclass
-class Segment:
-    """One text (or a window of it) as word pieces, before special tokens.
-
-    ``encoding`` is the fast tokenizer's record of the whole text; char offsets and word indices are read
-    from it only when asked for, since turning them into Python lists costs as much as tokenizing.
-    """
-
-    ids: list[int]
-    encoding: Any = None
-    window: slice = dataclasses.field(default_factory=lambda: slice(None))
-
-    @property
-    def offsets(self) -> list[tuple[int, int]]:
-        return self.encoding.offsets[self.window]
-
-    @property
-    def words(self) -> list[int | None]:
-        return self.encoding.word_ids[self.window]
-
-
-# ---- BatchEncoding --------------------------------------------------------------------------------
-
-
-class BatchEncoding(dict):
-    """The tokenizer's output: a dict of model inputs with attribute access and tensor conversion.
-
-    ``word_ids(i)`` / ``sequence_ids(i)`` / ``token_to_chars``-style information is available where the
-    tokenizer tracked it (``BertTokenizerFast``).
-    """
-
-    def __init__(self, data: Mapping[str, Any] | None = None, tensor_type: str | None = None,
-                 annotate: Callable[[int], dict[str, list]] | None = None):
-        super().__init__(data or {})
-        self._annotate = annotate
-        if tensor_type is not None:
-            self.convert_to_tensors(tensor_type)
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(f"BatchEncoding has no key {name!r}; keys: {sorted(self)}") from None
-
-    def __getstate__(self) -> dict:
-        return {"data": dict(self)}  # word and sequence ids do not travel
-
-    def __setstate__(self, state: dict) -> None:
-        self.update(state["data"])
-        self._annotate = None
-
-    def _row(self, key: str, index: int) -> list[int | None]:
-        if self._annotate is None:
-            raise ValueError(f"{key}() is only available on the output of a fast tokenizer (BertTokenizerFast).")
-        return self._annotate(index)[key]
-
-    def word_ids(self, batch_index: int = 0) -> list[int | None]:
-        """Word index of each token of row ``batch_index`` (None for special and padding tokens)."""
-        return self._row("word_ids", batch_index)
-
-    def sequence_ids(self, batch_index: int = 0) -> list[int | None]:
-        """0 for tokens of the first text, 1 for the second, None for special and padding tokens."""
-        return self._row("sequence_ids", batch_index)
-
-    def convert_to_tensors(self, tensor_type: str) -> BatchEncoding:
-        if tensor_type not in TENSOR_TYPES:
-            raise ValueError(f"return_tensors={tensor_type!r} is not supported; use one of {TENSOR_TYPES} or None.")
-        for key, value in self.items():
-            if _is_tensor(value):
-                continue
-            array = _to_numpy(key, value)
-            if tensor_type == "pt":
-                import torch
-
-                self[key] = torch.from_numpy(array)
-            elif tensor_type == "tf":
-                import tensorflow as tf
-
-                self[key] = tf.constant(array)
-            else:
-                self[key] = array
-        return self
-
-    def to(self, device: Any) -> BatchEncoding:
-        """Move every torch tensor to ``device`` (like ``tensor.to``); returns self."""
-        for key, value in self.items():
-            if hasattr(value, "to") and callable(value.to):
-                self[key] = value.to(device)
-        return self
-
-
-def _is_tensor(value: Any) -> bool:
-    return isinstance(value, np.ndarray) or type(value).__module__.split(".")[0] in ("torch", "tensorflow")
-
-
-def _to_numpy(key: str, value: Any) -> np.ndarray:
-    if isinstance(value, list) and value and isinstance(value[0], list):
-        lengths = {len(row) for row in value}
-        if len(lengths) > 1:
-            raise ValueError(
-                f"Cannot make a tensor of {key!r}: the sequences have different lengths {sorted(lengths)[:5]}. "
-                "Pass padding=True (or padding='max_length') to pad them to one length, and truncation=True "
-                "to cut long ones."
-            )
-    try:
-        array = np.asarray(value)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"Cannot make a tensor of {key!r}: {error}") from error
-    if array.dtype.kind in "biu" or array.size == 0:
-        return array.astype(np.int64, copy=False)
-    if array.dtype.kind == "f":  # float labels (regression) stay floats, in the models' precision
-        return array.astype(np.float32, copy=False)
-    raise ValueError(f"Cannot make a tensor of {key!r}: its values are {array.dtype}, not numbers.")
 
 
 # ---- the tokenizer base ---------------------------------------------------------------------------
@@ -191,14 +78,32 @@ class PreTrainedTokenizerBase:
     def tokenize(self, text: str) -> list[str]:
         raise NotImplementedError
 
-    def convert_tokens_to_ids(self, tokens: str | list[str]) -> int | list[int]:
+    def _token_to_id_map(self) -> Mapping[str, int]:
+        """token -> id, special and added tokens included (read, never copied, by the conversions below)."""
         raise NotImplementedError
 
-    def convert_ids_to_tokens(self, ids: int | list[int], skip_special_tokens: bool = False) -> str | list[str]:
+    def _id_to_token(self, index: int) -> str | None:
         raise NotImplementedError
 
     def get_vocab(self) -> dict[str, int]:
-        raise NotImplementedError
+        return dict(self._token_to_id_map())
+
+    # ---- tokens <-> ids ----
+
+    def convert_tokens_to_ids(self, tokens: str | list[str]) -> int | list[int]:
+        """Id of each token; unknown tokens get the id of unk_token."""
+        vocab = self._token_to_id_map()
+        unk = vocab.get(self.unk_token) if self.unk_token is not None else None
+        if isinstance(tokens, str):
+            return vocab.get(tokens, unk)
+        return [vocab.get(token, unk) for token in tokens]
+
+    def convert_ids_to_tokens(self, ids: int | list[int], skip_special_tokens: bool = False) -> str | list[str]:
+        """Token of each id (unk_token for ids outside the vocabulary); special tokens dropped if asked."""
+        if isinstance(ids, int):
+            return self._id_to_token(ids) or self.unk_token
+        special = set(self.all_special_ids) if skip_special_tokens else ()
+        return [self._id_to_token(index) or self.unk_token for index in ids if index not in special]
 
     def _save_vocabulary(self, folder: Path) -> None:
         raise NotImplementedError
@@ -255,7 +160,7 @@ class PreTrainedTokenizerBase:
         return len(self.get_vocab())
 
     def num_special_tokens_to_add(self, pair: bool = False) -> int:
-        return 3 if pair else 2
+        return len(self.build_inputs_with_special_tokens([], [] if pair else None))
 
     def build_inputs_with_special_tokens(self, ids: list[int], pair_ids: list[int] | None = None) -> list[int]:
         """[CLS] A [SEP], or [CLS] A [SEP] B [SEP] for a pair."""
@@ -303,7 +208,9 @@ class PreTrainedTokenizerBase:
         """Tokenize a text, a pair, a batch of texts or a batch of pairs into model inputs."""
         if unknown:
             key = next(iter(unknown))
-            options = [name for name in PreTrainedTokenizerBase.__call__.__code__.co_varnames if not name.startswith("_")]
+            parameters = inspect.signature(PreTrainedTokenizerBase.__call__).parameters
+            options = [name for name, parameter in parameters.items()
+                       if parameter.kind is inspect.Parameter.KEYWORD_ONLY or name in ("text", "text_pair")]
             raise TypeError(unknown_keyword_message(key, options, "tokenizer argument"))
         firsts, seconds, batched = _normalise_inputs(text, text_pair, is_split_into_words)
         padding_strategy, truncation_strategy, max_length = self._resolve_strategies(
@@ -317,7 +224,6 @@ class PreTrainedTokenizerBase:
             stride = 0  # stride only shapes overflow windows
         first_segments = self._encode_texts(firsts, is_split_into_words)
         second_segments = self._encode_texts(seconds, is_split_into_words) if seconds is not None else None
-        self._special_ids = (self.cls_token_id, self.sep_token_id)
 
         rows: list[dict[str, list]] = []
         sample_mapping: list[int] = []
@@ -411,100 +317,57 @@ class PreTrainedTokenizerBase:
 
     def _truncated_rows(self, first: Segment, second: Segment | None, truncation: str, budget: int, stride: int,
                         overflow: bool, add_special_tokens: bool) -> list[dict[str, list]]:
-        len_first, len_second = len(first.ids), len(second.ids) if second is not None else 0
-        if truncation == "longest_first":
-            if second is None:
-                keep_first, keep_second = budget, 0
-            else:
-                if overflow:
-                    raise ValueError(
-                        "return_overflowing_tokens with text pairs needs truncation='only_first' or 'only_second' "
-                        "(with 'longest_first' it is unclear which text the windows should slide over)."
-                    )
-                keep_first, keep_second = _longest_first(len_first, len_second, budget)
-        elif truncation == "only_first":
-            keep_first, keep_second = budget - len_second, len_second
-            if keep_first <= 0:
-                raise ValueError(
-                    f"truncation='only_first' cannot fit max_length: the second text alone has {len_second} tokens "
-                    f"and only {budget} fit besides the special tokens. Use truncation='longest_first' or a larger max_length."
-                )
-        else:  # only_second
-            if second is None:
-                raise ValueError("truncation='only_second' needs text pairs; pass text_pair=... or use truncation=True.")
-            keep_first, keep_second = len_first, budget - len_first
-            if keep_second <= 0:
-                raise ValueError(
-                    f"truncation='only_second' cannot fit max_length: the first text alone has {len_first} tokens "
-                    f"and only {budget} fit besides the special tokens. Use truncation='longest_first' or a larger max_length."
-                )
-        if not overflow:
-            return [self._build_row(self._cut(first, keep_first), self._cut(second, keep_second) if second is not None else None,
-                                    add_special_tokens)]
-        if stride >= (keep_first if truncation != "only_second" else keep_second):
+        if overflow and second is not None and truncation == "longest_first":
             raise ValueError(
-                f"stride={stride} must be smaller than the number of tokens kept per window "
-                f"({keep_first if truncation != 'only_second' else keep_second}); lower stride or raise max_length."
+                "return_overflowing_tokens with text pairs needs truncation='only_first' or 'only_second' "
+                "(with 'longest_first' it is unclear which text the windows should slide over)."
             )
+        keep_first, keep_second = keep_counts(truncation, len(first.ids),
+                                              len(second.ids) if second is not None else None, budget)
+        side = self.truncation_side
+        if not overflow:
+            second_kept = second.part(cut_slice(len(second.ids), keep_second, side)) if second is not None else None
+            return [self._build_row(first.part(cut_slice(len(first.ids), keep_first, side)), second_kept,
+                                    add_special_tokens)]
         if truncation == "only_second":
-            return [self._build_row(first, window, add_special_tokens) for window in self._windows(second, keep_second, stride)]
-        return [self._build_row(window, second, add_special_tokens) for window in self._windows(first, keep_first, stride)]
-
-    def _cut(self, segment: Segment, keep: int) -> Segment:
-        if keep >= len(segment.ids):
-            return segment
-        part = slice(0, keep) if self.truncation_side == "right" else slice(len(segment.ids) - keep, None)
-        return _slice_segment(segment, part)
-
-    def _windows(self, segment: Segment, size: int, stride: int) -> list[Segment]:
-        """Windows of ``size`` tokens, each starting ``size - stride`` after the previous, until the text ends."""
-        total, step = len(segment.ids), size - stride
-        starts = []
-        start = 0
-        while True:
-            starts.append(start)
-            if start + size >= total:
-                break
-            start += step
-        if self.truncation_side == "left":
-            return [_slice_segment(segment, slice(max(total - s - size, 0), total - s)) for s in starts]
-        return [_slice_segment(segment, slice(s, min(s + size, total))) for s in starts]
+            return [self._build_row(first, second.part(window), add_special_tokens)
+                    for window in window_slices(len(second.ids), keep_second, stride, side)]
+        return [self._build_row(first.part(window), second, add_special_tokens)
+                for window in window_slices(len(first.ids), keep_first, stride, side)]
 
     def _build_row(self, first: Segment, second: Segment | None, add_special_tokens: bool) -> dict[str, Any]:
+        pair_ids = second.ids if second is not None else None
         if add_special_tokens:
-            cls, sep = self._special_ids
-            if second is None:
-                input_ids = [cls, *first.ids, sep]
-                token_type_ids = [0] * len(input_ids)
-                special = [1, *[0] * len(first.ids), 1]
-            else:
-                input_ids = [cls, *first.ids, sep, *second.ids, sep]
-                token_type_ids = [0] * (len(first.ids) + 2) + [1] * (len(second.ids) + 1)
-                special = [1, *[0] * len(first.ids), 1, *[0] * len(second.ids), 1]
+            input_ids = self.build_inputs_with_special_tokens(first.ids, pair_ids)
+            token_type_ids = self.create_token_type_ids_from_sequences(first.ids, pair_ids)
+            special = self.get_special_tokens_mask(first.ids, pair_ids)
         else:
-            input_ids = first.ids + (second.ids if second is not None else [])
-            token_type_ids = [0] * len(first.ids) + ([1] * len(second.ids) if second is not None else [])
+            input_ids = first.ids + (pair_ids or [])
+            token_type_ids = [0] * len(first.ids) + [1] * len(pair_ids or [])
             special = [0] * len(input_ids)
         return {"input_ids": input_ids, "token_type_ids": token_type_ids, "attention_mask": [1] * len(input_ids),
-                "special_tokens_mask": special, "_parts": (first, second, add_special_tokens), "_padding": ("right", 0)}
+                "special_tokens_mask": special, "_parts": (first, second), "_padding": ("right", 0)}
 
     @staticmethod
     def _annotations(row: dict[str, Any]) -> dict[str, list]:
-        """Char offsets, word indices and sequence indices of a row's tokens (fast tokenizer only)."""
+        """Char offsets, word indices and sequence indices of a row's tokens (fast tokenizer only).
+
+        Text tokens are the row's non-special tokens, the first text's before the second's, whatever the
+        family's special-token layout.
+        """
         cached = row.get("_annotations")
         if cached is not None:
             return cached
-        first, second, add_special_tokens = row["_parts"]
-        offsets, words, sequences = [], [], []
-        for number, segment in enumerate((first, second) if second is not None else (first,)):
-            if add_special_tokens and number == 0:
-                offsets.append((0, 0)), words.append(None), sequences.append(None)
-            offsets += segment.offsets
-            words += segment.words
-            sequences += [number] * len(segment.ids)
-            if add_special_tokens:
-                offsets.append((0, 0)), words.append(None), sequences.append(None)
         side, missing = row["_padding"]
+        special = row["special_tokens_mask"]
+        special = special[: len(special) - missing] if side == "right" else special[missing:]
+        segments = [segment for segment in row["_parts"] if segment is not None]
+        text = iter([(number, offset, word) for number, segment in enumerate(segments)
+                     for offset, word in zip(segment.offsets, segment.words)])
+        offsets, words, sequences = [], [], []
+        for is_special in special:
+            number, offset, word = (None, (0, 0), None) if is_special else next(text)
+            offsets.append(offset), words.append(word), sequences.append(number)
         if missing:
             offsets, words, sequences = (
                 (values + [fill] * missing) if side == "right" else ([fill] * missing + values)
@@ -686,22 +549,6 @@ class PreTrainedTokenizerBase:
 
 
 # ---- helpers -------------------------------------------------------------------------------------
-
-
-def _longest_first(len_first: int, len_second: int, budget: int) -> tuple[int, int]:
-    """How many tokens of each text to keep when both must be cut: the shorter text (the first on a tie)
-    keeps up to half the budget, the longer one the rest. This is the ``tokenizers`` library's rule."""
-    if len_first <= len_second:
-        keep_first = min(len_first, budget // 2)
-        return keep_first, min(len_second, budget - keep_first)
-    keep_second = min(len_second, budget // 2)
-    return min(len_first, budget - keep_second), keep_second
-
-
-def _slice_segment(segment: Segment, part: slice) -> Segment:
-    start, stop, _ = part.indices(len(segment.ids))
-    base = segment.window.start or 0
-    return Segment(segment.ids[part], segment.encoding, slice(base + start, base + stop))
 
 
 def _first_item(values: Any) -> Any:

@@ -23,10 +23,14 @@ import math
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
+from .trainer.training_args import TrainingArguments
+from .constants import IGNORE_INDEX
+from .trainer_utils import EvalPrediction, PredictionOutput, TrainOutput, concat_rows
+from .typed_dataclass import ProblemList
 from .utils import get_logger, require
 
 tf = require("tensorflow", "tf", "TFTrainer")
@@ -36,82 +40,42 @@ from .optimization_tf import create_optimizer  # noqa: E402
 
 logger = get_logger(__name__)
 
-STRATEGIES = ("default", "mirrored", "one_device")
-
-
-class EvalPrediction(NamedTuple):
-    predictions: np.ndarray | tuple[np.ndarray, ...]
-    label_ids: np.ndarray | tuple[np.ndarray, ...] | None
-
-
-class PredictionOutput(NamedTuple):
-    predictions: np.ndarray | tuple[np.ndarray, ...]
-    label_ids: np.ndarray | tuple[np.ndarray, ...] | None
-    metrics: dict[str, float]
-
-
-class TrainOutput(NamedTuple):
-    global_step: int
-    training_loss: float
-    metrics: dict[str, list[float]]
-    """Keras' history: per-epoch loss and val_* metrics."""
+TF_STRATEGIES = ("no", "epoch")
+DISTRIBUTION_STRATEGIES = ("default", "mirrored", "one_device")
+UNSUPPORTED_BY_TF = ("gradient_accumulation_steps", "group_by_length", "dataloader_num_workers", "dataloader_drop_last",
+                     "label_names", "lr_scheduler_type", "logging_first_step", "eval_steps", "save_steps",
+                     "load_best_model_at_end", "metric_for_best_model", "greater_is_better", "resume_from_checkpoint",
+                     "bf16", "fp16", "use_cpu")
 
 
 @dataclasses.dataclass
-class TFTrainingArguments:
-    """What TFTrainer needs; the names match TrainingArguments where the two overlap."""
+class TFTrainingArguments(TrainingArguments):
+    """The shared TrainingArguments, plus the tf.distribute strategy. Fields TFTrainer has no use for must
+    keep their defaults: setting one is an error naming it, never silently ignored."""
 
-    output_dir: str = "trainer_output"
-    """Where checkpoints (checkpoint-<step>) and, by default, TensorBoard logs go."""
-    logging_dir: str | None = None
-    """TensorBoard folder; default ``<output_dir>/logs``."""
-
-    # ---- training length and batches
-    num_train_epochs: int = 3
-    max_steps: int = -1
-    """Stop after this many optimizer steps (overrides num_train_epochs when > 0)."""
-    per_device_train_batch_size: int = 8
-    per_device_eval_batch_size: int = 8
-
-    # ---- optimizer and schedule
-    learning_rate: float = 5e-5
-    weight_decay: float = 0.0
-    """Decoupled decay of kernels and embeddings; biases and LayerNorm are never decayed."""
-    adam_beta1: float = 0.9
-    adam_beta2: float = 0.999
-    adam_epsilon: float = 1e-8
-    max_grad_norm: float | None = 1.0
-    """Clip the global gradient norm; None or 0 turns clipping off."""
-    warmup_steps: int = 0
-    warmup_ratio: float = 0.0
-    """Fraction of the training steps used for warm-up when warmup_steps is 0."""
-
-    # ---- logging, evaluation, checkpoints
-    logging_steps: int = 50
-    eval_strategy: str = "no"
-    """'no' or 'epoch' (evaluate eval_dataset at the end of every epoch)."""
+    # -- Checkpoints --
     save_strategy: str = "no"
-    """'no' or 'epoch' (save_pretrained to output_dir/checkpoint-<step> at the end of every epoch)."""
-    save_total_limit: int | None = None
-    """Keep only the newest N checkpoints."""
-    seed: int = 42
+    """When to save_pretrained a checkpoint (output_dir/checkpoint-<step>): no or epoch."""
 
-    # ---- distribution
+    # -- Distribution --
     strategy: str = "default"
     """'default' (no distribution), 'mirrored' (all GPUs, else the CPU) or 'one_device'."""
 
-    def __post_init__(self) -> None:
-        for name, allowed in (("eval_strategy", ("no", "epoch")), ("save_strategy", ("no", "epoch")),
-                              ("strategy", STRATEGIES)):
-            if getattr(self, name) not in allowed:
-                raise ValueError(f"TFTrainingArguments.{name}={getattr(self, name)!r}; choose one of {allowed}.")
-        for name in ("per_device_train_batch_size", "per_device_eval_batch_size", "logging_steps"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"TFTrainingArguments.{name} must be >= 1, got {getattr(self, name)}.")
-        if not 0.0 <= self.warmup_ratio < 1.0:
-            raise ValueError(f"TFTrainingArguments.warmup_ratio must be in [0, 1), got {self.warmup_ratio}.")
-        if self.logging_dir is None:
-            self.logging_dir = str(Path(self.output_dir) / "logs")
+    def _validate(self, problems: ProblemList) -> None:
+        super()._validate(problems)
+        problems.choice("eval_strategy", self.eval_strategy, TF_STRATEGIES)
+        problems.choice("save_strategy", self.save_strategy, TF_STRATEGIES)
+        problems.choice("strategy", self.strategy, DISTRIBUTION_STRATEGIES)
+        defaults = {field.name: field.default for field in dataclasses.fields(TrainingArguments)
+                    if field.default is not dataclasses.MISSING}
+        for name in UNSUPPORTED_BY_TF:
+            problems.check(getattr(self, name) == defaults[name],
+                           f"TFTrainer does not support {name} (got {getattr(self, name)!r}); leave it at its "
+                           f"default {defaults[name]!r} or train with the PyTorch Trainer.")
+
+    def get_logging_dir(self) -> str:
+        """TensorBoard folder; None means <output_dir>/logs (Keras writes train/ and validation/ under it)."""
+        return self.logging_dir if self.logging_dir is not None else str(Path(self.output_dir) / "logs")
 
     @functools.cached_property
     def strategy_object(self) -> tf.distribute.Strategy:
@@ -128,16 +92,9 @@ class TFTrainingArguments:
     def n_replicas(self) -> int:
         return self.strategy_object.num_replicas_in_sync
 
-    @property
-    def train_batch_size(self) -> int:
-        return self.per_device_train_batch_size * self.n_replicas
-
-    @property
-    def eval_batch_size(self) -> int:
-        return self.per_device_eval_batch_size * self.n_replicas
-
-    def get_warmup_steps(self, num_training_steps: int) -> int:
-        return self.warmup_steps or math.ceil(num_training_steps * self.warmup_ratio)
+    def world_size(self) -> int:
+        """Replicas of the strategy: per-device batch sizes are multiplied by it."""
+        return self.n_replicas
 
 
 class TFTrainer:
@@ -177,7 +134,7 @@ class TFTrainer:
     # ---- datasets ---------------------------------------------------------------------------------
 
     def _padding_values(self, dataset: Any) -> Any:
-        """input_ids pad with the pad token, token-level labels with -100 (ignored by the loss), the rest with 0."""
+        """input_ids pad with the pad token, token-level labels with IGNORE_INDEX (skipped by the loss), the rest with 0."""
         pad_id = getattr(self.model.config, "pad_token_id", None) or 0
         has_labels = isinstance(dataset.element_spec, tuple)
 
@@ -186,7 +143,7 @@ class TFTrainer:
                 return tf.constant(pad_id, spec.dtype)
             is_label = (has_labels and path[:1] == (1,)) or (path and path[-1] in ("labels",))
             if is_label and spec.dtype.is_integer and spec.shape.rank:
-                return tf.constant(-100, spec.dtype)
+                return tf.constant(IGNORE_INDEX, spec.dtype)
             return tf.constant(0, spec.dtype)
 
         return _map_with_paths(value, dataset.element_spec)
@@ -213,8 +170,8 @@ class TFTrainer:
 
     def train(self) -> TrainOutput:
         args = self.args
-        steps_per_epoch = math.ceil(self._num_examples(self.train_dataset) / args.train_batch_size)
-        total_steps = args.max_steps if args.max_steps > 0 else steps_per_epoch * args.num_train_epochs
+        steps_per_epoch = math.ceil(self._num_examples(self.train_dataset) / args.train_batch_size())
+        total_steps = args.max_steps if args.max_steps > 0 else math.ceil(steps_per_epoch * args.num_train_epochs)
         epochs = math.ceil(total_steps / steps_per_epoch)
         with args.strategy_object.scope():
             optimizer, _ = create_optimizer(
@@ -223,16 +180,16 @@ class TFTrainer:
                 weight_decay_rate=args.weight_decay, global_clipnorm=args.max_grad_norm or None,
             )
             self.model.compile(optimizer=optimizer)  # no Keras loss: the model's own task loss
-        train_data = self._batched(self.train_dataset, args.train_batch_size, shuffle=True).repeat()
+        train_data = self._batched(self.train_dataset, args.train_batch_size(), shuffle=True).repeat()
         callbacks: list[keras.callbacks.Callback] = []
         if args.eval_strategy == "epoch":
             callbacks.append(_EvaluateCallback(self))
         if args.save_strategy == "epoch":
             callbacks.append(_CheckpointCallback(self))
         callbacks.append(_StopAtStep(self, total_steps))
-        callbacks.append(keras.callbacks.TensorBoard(log_dir=args.logging_dir, update_freq=args.logging_steps))
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=args.get_logging_dir(), update_freq=args.logging_steps))
         callbacks.extend(self.callbacks)
-        logger.info(f"Training {total_steps} steps ({epochs} epoch(s) of {steps_per_epoch}), batch {args.train_batch_size}.")
+        logger.info(f"Training {total_steps} steps ({epochs} epoch(s) of {steps_per_epoch}), batch {args.train_batch_size()}.")
         history = self.model.fit(train_data, epochs=epochs, steps_per_epoch=steps_per_epoch, callbacks=callbacks, verbose=0)
         self.global_step = int(optimizer.iterations.numpy())
         losses = history.history.get("loss", [float("nan")])
@@ -250,7 +207,7 @@ class TFTrainer:
         return self._prediction_loop(test_dataset, "test")
 
     def _prediction_loop(self, dataset: Any, prefix: str) -> PredictionOutput:
-        batches = self._batched(dataset, self.args.eval_batch_size, shuffle=False)
+        batches = self._batched(dataset, self.args.eval_batch_size(), shuffle=False)
         has_labels = isinstance(dataset.element_spec, tuple)
         step = self._prediction_step_function()
         predictions, labels, losses, sizes = [], [], [], []
@@ -263,8 +220,8 @@ class TFTrainer:
             if batch_labels is not None:
                 labels.append(tf.nest.map_structure(np.asarray, batch_labels))
                 losses.append(float(loss))
-        predictions = _concat_padded(predictions)
-        label_ids = _concat_padded(labels) if labels else None
+        predictions = concat_rows(predictions)
+        label_ids = concat_rows(labels) if labels else None
         metrics: dict[str, float] = {}
         if losses:
             metrics[f"{prefix}_loss"] = float(np.average(losses, weights=sizes))
@@ -300,21 +257,6 @@ def _map_with_paths(function: Callable, structure: Any, path: tuple = ()) -> Any
     if isinstance(structure, (tuple, list)):
         return type(structure)(_map_with_paths(function, value, (*path, index)) for index, value in enumerate(structure))
     return function(path, structure)
-
-
-def _concat_padded(batches: list[Any]) -> Any:
-    """Concatenate per-batch arrays along axis 0, padding later axes (token dimensions) with -100."""
-    first = batches[0]
-    if isinstance(first, (tuple, list)):
-        return tuple(_concat_padded([batch[index] for batch in batches]) for index in range(len(first)))
-    if isinstance(first, dict):
-        return {key: _concat_padded([batch[key] for batch in batches]) for key in first}
-    shape = [max(batch.shape[axis] for batch in batches) for axis in range(first.ndim)]
-    padded = []
-    for batch in batches:
-        widths = [(0, 0)] + [(0, size - batch.shape[axis]) for axis, size in enumerate(shape) if axis > 0]
-        padded.append(np.pad(batch, widths, constant_values=-100) if any(w for _, w in widths) else batch)
-    return np.concatenate(padded, axis=0)
 
 
 class _EvaluateCallback(keras.callbacks.Callback):

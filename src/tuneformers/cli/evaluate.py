@@ -7,8 +7,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .common import CLIError, check_model_folder, compute_metrics, format_table, majority_accuracy, \
-    read_labelled_file, write_json
+from ..data.metrics import majority_accuracy, task_metrics
+from ..data.readers import read_examples
+from .common import CLIError, check_model_folder, format_table, write_json
 
 
 def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> argparse.ArgumentParser:
@@ -27,13 +28,13 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> argpa
 
 
 def run(args: argparse.Namespace) -> int:
-    from .inference import Scorer, mean_loss
+    from .inference import Scorer
 
     if args.batch_size < 1 or args.max_length < 1:
         raise CLIError("--batch_size and --max_length must be positive numbers.")
     check_model_folder(args.model_dir, "model_dir")
-    examples = read_labelled_file(Path(args.file), args.text_column, args.text_pair_column, args.label_column,
-                                  flag="file")
+    examples = read_examples(args.file, args.text_column, args.text_pair_column, args.label_column, flag="file",
+                             column_arguments=("--text_column", "--text_pair_column", "--label_column"))
     start = time.perf_counter()
     scorer = Scorer(args.model_dir, args.max_length, args.use_cpu)
     labels = scorer.spec.encode([example.label for example in examples], str(args.file))
@@ -41,16 +42,19 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
     from tqdm.auto import tqdm
 
-    logits = []
+    logits, loss_sum = [], 0.0
     with tqdm(total=len(examples), unit="ex", desc="evaluate", disable=args.disable_tqdm) as bar:
         for begin in range(0, len(examples), args.batch_size):
             chunk = examples[begin : begin + args.batch_size]
             pairs = [e.text_pair for e in chunk] if args.text_pair_column else None
-            logits.append(scorer.logits([e.text for e in chunk], pairs))
+            chunk_logits, chunk_loss = scorer.logits_and_loss([e.text for e in chunk], pairs,
+                                                              labels[begin : begin + args.batch_size])
+            logits.append(chunk_logits)
+            loss_sum += chunk_loss * len(chunk)
             bar.update(len(chunk))
     logits = np.concatenate(logits)
-    metrics: dict[str, Any] = {"eval_loss": mean_loss(scorer.spec, logits, labels)}
-    metrics.update({f"eval_{key}": value for key, value in compute_metrics(scorer.spec, logits, labels).items()})
+    metrics: dict[str, Any] = {"eval_loss": loss_sum / len(examples)}
+    metrics.update({f"eval_{key}": value for key, value in task_metrics(scorer.spec.task, logits, labels).items()})
     if scorer.spec.task == "classification":
         metrics["eval_majority_class_accuracy"] = majority_accuracy(labels)
     metrics.update(eval_samples=len(examples), eval_runtime=time.perf_counter() - start)

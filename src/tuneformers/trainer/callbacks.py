@@ -20,7 +20,6 @@ from .training_args import TrainingArguments
 
 logger = get_logger(__name__)
 
-TRAINER_STATE_NAME = "trainer_state.json"
 
 
 @dataclasses.dataclass
@@ -307,5 +306,18 @@ def default_callbacks(args: TrainingArguments) -> list[TrainerCallback]:
     installed = [sink for sink in ("tensorboard", "jsonl") if sink == "jsonl" or importlib.util.find_spec(sink)]
     sinks = {"tensorboard": TensorBoardCallback, "jsonl": JsonLogCallback}
     callbacks: list[TrainerCallback] = [DefaultFlowCallback(), PrinterCallback() if args.disable_tqdm else ProgressCallback()]
-    callbacks += [sinks[name]() for name in args.report_sinks(installed)]
+    chosen = args.report_sinks(installed)
+    if args.logging_dir is not None and "tensorboard" not in installed and "none" not in args.report_to:
+        _warn_once("TensorBoard logging is off because the tensorboard package is not installed, so no event files "
+                   f"go to {args.get_logging_dir()}. Install it with: pip install 'tuneformers[train]'")
+    callbacks += [sinks[name]() for name in chosen]
     return callbacks
+
+
+_warned: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    if message not in _warned:
+        _warned.add(message)
+        logger.warning(message)

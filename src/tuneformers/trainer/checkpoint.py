@@ -17,7 +17,6 @@ process killed mid-save leaves the previous checkpoints intact and no half-writt
 from __future__ import annotations
 
 import json
-import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -26,19 +25,12 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from ..utils import atomic_directory, get_logger
-from .callbacks import TRAINER_STATE_NAME, TrainerState
+from ..constants import (CHECKPOINT_PREFIX, OPTIMIZER_NAME, RNG_JSON_NAME, RNG_TENSORS_NAME, SAFE_WEIGHTS_NAME,
+                         SCALER_NAME, SCHEDULER_NAME, TRAINER_STATE_NAME, TRAINING_ARGS_NAME)
+from ..trainer_utils import list_checkpoints
+from .callbacks import TrainerState
 
 logger = get_logger(__name__)
-
-PREFIX = "checkpoint"
-WEIGHTS_NAME = "model.safetensors"
-OPTIMIZER_NAME = "optimizer.pt"
-SCHEDULER_NAME = "scheduler.pt"
-SCALER_NAME = "scaler.pt"
-RNG_TENSORS_NAME = "rng_state.safetensors"
-RNG_JSON_NAME = "rng_state.json"
-ARGS_NAME = "training_args.json"
-
 
 def save_model_weights(model: torch.nn.Module, folder: Path) -> None:
     """The model's own save_pretrained when it has one, else a safetensors file of its state_dict."""
@@ -47,14 +39,14 @@ def save_model_weights(model: torch.nn.Module, folder: Path) -> None:
         return
     from safetensors.torch import save_model
 
-    save_model(model, str(folder / WEIGHTS_NAME))
+    save_model(model, str(folder / SAFE_WEIGHTS_NAME))
 
 
 def load_model_weights(model: torch.nn.Module, folder: Path) -> None:
     """Load model.safetensors from ``folder`` in place; tied weights may be absent from the file."""
-    path = folder / WEIGHTS_NAME
+    path = folder / SAFE_WEIGHTS_NAME
     if not path.is_file():
-        raise FileNotFoundError(f"{folder} has no {WEIGHTS_NAME}; it is not a checkpoint written by the Trainer.")
+        raise FileNotFoundError(f"{folder} has no {SAFE_WEIGHTS_NAME}; it is not a checkpoint written by the Trainer.")
     device = next(model.parameters()).device
     state = load_file(str(path), device=str(device))
     missing, unexpected = model.load_state_dict(state, strict=False)
@@ -91,7 +83,7 @@ def save_checkpoint(
                    for name, value in states.items()}
         save_file(tensors, str(temp / RNG_TENSORS_NAME))
         (temp / RNG_JSON_NAME).write_text(json.dumps([plain for _, plain in rng_states]), encoding="utf-8")
-        (temp / ARGS_NAME).write_text(args_json, encoding="utf-8")
+        (temp / TRAINING_ARGS_NAME).write_text(args_json, encoding="utf-8")
         state.save_to_json(temp / TRAINER_STATE_NAME)
 
 
@@ -115,19 +107,6 @@ def load_training_state(folder: Path, optimizer, scheduler, scaler, rank: int) -
     return state, (mine, plains[rank])
 
 
-def list_checkpoints(output_dir: str | Path) -> list[Path]:
-    """Complete checkpoint folders in ``output_dir``, oldest (lowest step) first."""
-    output_dir = Path(output_dir)
-    if not output_dir.is_dir():
-        return []
-    found = []
-    for path in output_dir.iterdir():
-        match = re.fullmatch(rf"{PREFIX}-(\d+)", path.name)
-        if match and path.is_dir() and (path / TRAINER_STATE_NAME).is_file():
-            found.append((int(match.group(1)), path))
-    return [path for _, path in sorted(found)]
-
-
 def last_checkpoint(output_dir: str | Path) -> Path | None:
     checkpoints = list_checkpoints(output_dir)
     return checkpoints[-1] if checkpoints else None
@@ -140,7 +119,7 @@ def rotate_checkpoints(output_dir: str | Path, limit: int | None, best: str | No
     to resume from). Stray temporary folders of interrupted saves are removed too.
     """
     output_dir = Path(output_dir)
-    for stray in output_dir.glob(f".{PREFIX}-*.tmp"):
+    for stray in output_dir.glob(f".{CHECKPOINT_PREFIX}-*.tmp"):
         shutil.rmtree(stray, ignore_errors=True)
     if limit is None:
         return []

@@ -14,42 +14,24 @@ import inspect
 import math
 import time
 from pathlib import Path
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable
 
-import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
+from ..constants import CHECKPOINT_PREFIX, IGNORE_INDEX, TRAINER_STATE_NAME, TRAINING_ARGS_NAME
+from ..trainer_utils import EvalPrediction, PredictionOutput, TrainOutput, concat_rows
 from ..utils import get_logger
 from . import checkpoint as ckpt
 from .callbacks import CallbackHandler, TrainerCallback, TrainerControl, TrainerState, default_callbacks
 from .training_args import TrainingArguments
-from .utils import (IGNORE_INDEX, BatchCollator, ThroughputMeter, all_reduce_sum, barrier, concat_rows, epoch_batches, example_lengths,
+from .utils import (BatchCollator, ThroughputMeter, all_reduce_sum, barrier, epoch_batches, example_lengths,
                     gather_objects, get_rng_state, init_distributed, interleave_ranks, mean_train_loss, num_rows,
                     peak_flops, set_rng_state, set_seed, to_host)
 
 logger = get_logger(__name__)
 
 _OUTPUT_KEYS_IGNORED = ("loss", "hidden_states", "attentions")
-
-
-class EvalPrediction(NamedTuple):
-    """What ``compute_metrics`` receives: host numpy arrays (tuples of them for several outputs)."""
-
-    predictions: np.ndarray | tuple[np.ndarray, ...]
-    label_ids: np.ndarray | tuple[np.ndarray, ...] | None
-
-
-class PredictionOutput(NamedTuple):
-    predictions: np.ndarray | tuple[np.ndarray, ...] | None
-    label_ids: np.ndarray | tuple[np.ndarray, ...] | None
-    metrics: dict[str, float]
-
-
-class TrainOutput(NamedTuple):
-    global_step: int
-    training_loss: float
-    metrics: dict[str, float]
 
 
 class Trainer:
@@ -368,12 +350,12 @@ class Trainer:
             ckpt.save_model_weights(self.model, folder)
             if self.processing_class is not None and hasattr(self.processing_class, "save_pretrained"):
                 self.processing_class.save_pretrained(folder)
-            (folder / ckpt.ARGS_NAME).write_text(self.args.to_json_string(), encoding="utf-8")
+            (folder / TRAINING_ARGS_NAME).write_text(self.args.to_json_string(), encoding="utf-8")
         barrier()
 
     def _save_checkpoint(self, metrics: dict[str, float] | None) -> None:
         args, state = self.args, self.state
-        folder = Path(args.output_dir) / f"{ckpt.PREFIX}-{state.global_step}"
+        folder = Path(args.output_dir) / f"{CHECKPOINT_PREFIX}-{state.global_step}"
         name = args.best_metric_name()
         if metrics and name in metrics:
             value, greater = metrics[name], args.best_metric_greater()
@@ -404,9 +386,9 @@ class Trainer:
                     "or another output_dir.")
             return None
         path = Path(resume)
-        if not (path / ckpt.TRAINER_STATE_NAME).is_file():
+        if not (path / TRAINER_STATE_NAME).is_file():
             raise FileNotFoundError(f"resume_from_checkpoint={str(resume)!r} is not a checkpoint folder "
-                                    f"(no {ckpt.TRAINER_STATE_NAME} in it).")
+                                    f"(no {TRAINER_STATE_NAME} in it).")
         return path
 
     def _load_checkpoint(self, folder: Path) -> None:

@@ -15,11 +15,11 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from ..trainer_utils import concat_rows
 from ..utils import get_logger
 
 logger = get_logger(__name__)
 
-IGNORE_INDEX = -100
 
 # ---- seeds and RNG state -------------------------------------------------------------------------
 
@@ -281,24 +281,6 @@ def to_host(value: Any) -> Any:
         return tuple(to_host(v) for v in value)
     value = value.detach()
     return (value.float() if value.dtype in (torch.bfloat16, torch.float16) else value).cpu().numpy()
-
-
-def concat_rows(parts: list[Any]) -> Any:
-    """Concatenate per-batch arrays along rows; a ragged second axis is padded with -100."""
-    parts = [p for p in parts if p is not None]
-    if not parts:
-        return None
-    if isinstance(parts[0], tuple):
-        return tuple(concat_rows([p[i] for p in parts]) for i in range(len(parts[0])))
-    if parts[0].ndim <= 1 or all(p.shape[1:] == parts[0].shape[1:] for p in parts):
-        return np.concatenate(parts)
-    shape = [max(p.shape[axis] for p in parts) for axis in range(1, parts[0].ndim)]
-    out = np.full((sum(len(p) for p in parts), *shape), IGNORE_INDEX, dtype=parts[0].dtype)
-    row = 0
-    for p in parts:
-        out[(slice(row, row + len(p)), *[slice(0, n) for n in p.shape[1:]])] = p
-        row += len(p)
-    return out
 
 
 def interleave_ranks(parts: list[Any]) -> Any:

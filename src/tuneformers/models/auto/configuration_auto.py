@@ -7,7 +7,8 @@ import json
 import os
 from typing import Any
 
-from ...configuration_utils import CONFIG_NAME, PretrainedConfig
+from ...configuration_utils import PretrainedConfig
+from ...constants import CONFIG_NAME
 from ...hub import resolve_model_dir, split_hub_kwargs
 
 # model_type -> (module under tuneformers.models, config class name)

@@ -8,7 +8,8 @@ import os
 from typing import Any
 
 from ...hub import resolve_model_dir, split_hub_kwargs
-from ...tokenization_utils import TOKENIZER_CONFIG_NAME, PreTrainedTokenizerBase
+from ...constants import CONFIG_NAME, TOKENIZER_CONFIG_NAME
+from ...tokenization_utils import PreTrainedTokenizerBase
 
 # model_type or tokenizer class name -> (slow, fast) as (module under tuneformers.models, class name)
 TOKENIZER_MAPPING_NAMES: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
@@ -36,7 +37,7 @@ class AutoTokenizer:
         hub_kwargs, options = split_hub_kwargs(kwargs)
         folder = resolve_model_dir(name_or_path, **hub_kwargs)
         tokenizer_class = _read_json(folder / TOKENIZER_CONFIG_NAME).get("tokenizer_class")
-        model_type = TOKENIZER_CLASS_TO_MODEL_TYPE.get(tokenizer_class) or _read_json(folder / "config.json").get("model_type")
+        model_type = TOKENIZER_CLASS_TO_MODEL_TYPE.get(tokenizer_class) or _read_json(folder / CONFIG_NAME).get("model_type")
         if model_type not in TOKENIZER_MAPPING_NAMES:
             raise ValueError(
                 f"Cannot tell which tokenizer {folder} needs (tokenizer_class={tokenizer_class!r}, "

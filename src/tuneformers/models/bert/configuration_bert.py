@@ -5,9 +5,8 @@ from __future__ import annotations
 import dataclasses
 from typing import ClassVar
 
+from ...activations import check_activation
 from ...configuration_utils import PretrainedConfig
-
-ACTIVATIONS = ("gelu", "gelu_new", "gelu_pytorch_tanh", "gelu_fast", "relu", "silu", "swish", "tanh")
 
 
 @dataclasses.dataclass(eq=False)
@@ -44,8 +43,7 @@ class BertConfig(PretrainedConfig):
                 f"hidden_size={self.hidden_size} is not a multiple of num_attention_heads={self.num_attention_heads}; "
                 "each head gets hidden_size / num_attention_heads dimensions."
             )
-        if self.hidden_act not in ACTIVATIONS:
-            raise ValueError(f"hidden_act={self.hidden_act!r} is not supported; use one of {ACTIVATIONS}.")
+        check_activation(self.hidden_act)
         if self.position_embedding_type != "absolute":
             raise ValueError(
                 f"position_embedding_type={self.position_embedding_type!r} is not supported; only 'absolute' is."

@@ -1,6 +1,7 @@
 """Pure name maps between PyTorch BERT parameter names and TensorFlow BERT weight names.
 
 No framework imports: these functions only rewrite strings, so both sides (and the tests) can use them.
+Importing this module registers the maps for ``model_type='bert'`` (the PyTorch and TF BERT modules import it).
 
 The TensorFlow names are the ones HF transformers 4.x wrote into ``tf_model.h5`` files, without the
 model-class scope and the ``:0`` suffix, for example::
@@ -18,6 +19,8 @@ A Dense ``kernel`` is (in, out) while a torch Linear ``weight`` is (out, in), he
 from __future__ import annotations
 
 import re
+
+from ...modeling_tf_pytorch_utils import WeightNameMap, register_weight_name_map
 
 # PyTorch names that have no TensorFlow counterpart: tied or derived tensors, and heads we do not build.
 PT_ONLY_PATTERNS = (
@@ -89,7 +92,4 @@ def tf_to_pt_name(tf_name: str) -> tuple[str, bool]:
     return ".".join([*pt_scopes, leaf]), transpose
 
 
-def strip_model_scope(stored_name: str) -> str:
-    """``tf_bert_model/bert/embeddings/.../weight:0`` -> ``bert/embeddings/.../weight``."""
-    parts = stored_name.removesuffix(":0").split("/")
-    return "/".join(parts[1:]) if len(parts) > 1 else parts[0]
+register_weight_name_map("bert", WeightNameMap(pt_to_tf_name, tf_to_pt_name, is_pt_only))

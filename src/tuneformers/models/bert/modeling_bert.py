@@ -4,21 +4,20 @@ Module and parameter names follow HF checkpoints one for one, so state dicts loa
 Shapes: B batch, T tokens, N heads, H head size, D hidden (= N * H), I intermediate, V vocab, C choices,
 n real (non-padding) tokens in the batch.
 
-Inside the encoder, hidden states are a flat ``n D`` matrix of the real tokens only: padding never
-goes through the dense layers, which hold nearly all of the compute. Only attention sees the padded
-``B N T H`` layout. Outputs are padded back to ``B T D``, with zeros at padding positions.
+Inside the encoder, hidden states are a flat ``n D`` matrix of the real tokens only (``TokenLayout`` in
+modeling_layers.py, with the attention dispatch, losses and initialisation every family shares).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import math
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
+from ...activations import torch_activation
+from ...configuration_utils import infer_problem_type
 from ...modeling_outputs import (
     BaseModelOutputWithPooling,
     MaskedLMOutput,
@@ -27,20 +26,11 @@ from ...modeling_outputs import (
     SequenceClassifierOutput,
     TokenClassifierOutput,
 )
+from ...modeling_layers import (TokenLayout, attend, attention_bias_from_mask, choices_as_batch, init_encoder_weights,
+                                 sequence_classification_loss, span_logits, span_loss, token_loss)
 from ...modeling_utils import PreTrainedModel
+from . import convert_bert  # noqa: F401  (registers the PyTorch <-> TF weight names of BERT)
 from .configuration_bert import BertConfig
-
-ACTIVATIONS = {
-    "gelu": nn.GELU,
-    "gelu_new": lambda: nn.GELU(approximate="tanh"),
-    "gelu_pytorch_tanh": lambda: nn.GELU(approximate="tanh"),
-    "gelu_fast": lambda: nn.GELU(approximate="tanh"),
-    "relu": nn.ReLU,
-    "silu": nn.SiLU,
-    "swish": nn.SiLU,
-    "tanh": nn.Tanh,
-}
-
 
 class BertEmbeddings(nn.Module):
     def __init__(self, config: BertConfig):
@@ -75,31 +65,6 @@ class BertEmbeddings(nn.Module):
         return self.dropout(self.LayerNorm(embeddings))
 
 
-@dataclasses.dataclass
-class TokenLayout:
-    """Where the n real tokens of a padded B T batch sit (``index``: their flat positions; None: no padding)."""
-
-    batch_size: int
-    seq_len: int
-    index: torch.Tensor | None
-
-    @classmethod
-    def from_mask(cls, attention_mask: torch.Tensor | None, batch_size: int, seq_len: int) -> TokenLayout:
-        if attention_mask is None or bool(attention_mask.all()):
-            return cls(batch_size, seq_len, None)
-        return cls(batch_size, seq_len, attention_mask.reshape(-1).nonzero().squeeze(-1))
-
-    def unpad(self, padded: torch.Tensor) -> torch.Tensor:  # B T F -> n F
-        flat = padded.reshape(self.batch_size * self.seq_len, *padded.shape[2:])
-        return flat if self.index is None else flat.index_select(0, self.index)
-
-    def pad(self, tokens: torch.Tensor) -> torch.Tensor:  # n F -> B T F (zeros at padding)
-        if self.index is not None:
-            flat = tokens.new_zeros(self.batch_size * self.seq_len, *tokens.shape[1:])
-            tokens = flat.index_copy(0, self.index, tokens)
-        return tokens.view(self.batch_size, self.seq_len, *tokens.shape[1:])
-
-
 class BertSelfAttention(nn.Module):
     def __init__(self, config: BertConfig):
         super().__init__()
@@ -114,21 +79,11 @@ class BertSelfAttention(nn.Module):
         self, hidden_states: torch.Tensor, layout: TokenLayout, attention_bias: torch.Tensor | None,
         output_attentions: bool,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        B, T, N, H = layout.batch_size, layout.seq_len, self.num_heads, self.head_size
-        q = layout.pad(self.query(hidden_states)).view(B, T, N, H).transpose(1, 2)  # B N T H
-        k = layout.pad(self.key(hidden_states)).view(B, T, N, H).transpose(1, 2)  # B N T H
-        v = layout.pad(self.value(hidden_states)).view(B, T, N, H).transpose(1, 2)  # B N T H
-        if output_attentions:
-            scores = q @ k.transpose(-1, -2) / math.sqrt(H)  # B N T T
-            if attention_bias is not None:
-                scores = scores + attention_bias
-            probs = scores.softmax(dim=-1)  # B N T T
-            context = self.dropout(probs) @ v  # B N T H
-        else:
-            probs = None
-            dropout_p = self.dropout.p if self.training else 0.0
-            context = F.scaled_dot_product_attention(q, k, v, attn_mask=attention_bias, dropout_p=dropout_p)
-        return layout.unpad(context.transpose(1, 2).reshape(B, T, N * H)), probs  # n D
+        q = layout.heads(self.query(hidden_states), self.num_heads)  # B N T H
+        k = layout.heads(self.key(hidden_states), self.num_heads)  # B N T H
+        v = layout.heads(self.value(hidden_states), self.num_heads)  # B N T H
+        context, probs = attend(q, k, v, attention_bias, self.dropout, output_attentions)  # B N T H, B N T T
+        return layout.merge_heads(context), probs  # n D
 
 
 class BertSelfOutput(nn.Module):
@@ -157,7 +112,7 @@ class BertIntermediate(nn.Module):
     def __init__(self, config: BertConfig):
         super().__init__()
         self.dense = nn.Linear(config.hidden_size, config.intermediate_size)
-        self.intermediate_act_fn = ACTIVATIONS[config.hidden_act]()
+        self.intermediate_act_fn = torch_activation(config.hidden_act)
 
     def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
         return self.intermediate_act_fn(self.dense(hidden_states))  # n I
@@ -227,29 +182,8 @@ class BertPreTrainedModel(PreTrainedModel):
     config_class = BertConfig
     base_model_prefix = "bert"
 
-    @torch.no_grad()
     def _init_weights(self, module: nn.Module) -> None:
-        std = self.config.initializer_range
-        if isinstance(module, nn.Linear):
-            module.weight.normal_(mean=0.0, std=std)
-            if module.bias is not None:
-                module.bias.zero_()
-        elif isinstance(module, nn.Embedding):
-            module.weight.normal_(mean=0.0, std=std)
-            if module.padding_idx is not None:
-                module.weight[module.padding_idx].zero_()
-        elif isinstance(module, nn.LayerNorm):
-            module.weight.fill_(1.0)
-            module.bias.zero_()
-        elif isinstance(module, BertLMPredictionHead):
-            module.bias.zero_()
-
-
-def attention_bias_from_mask(attention_mask: torch.Tensor, layout: TokenLayout, dtype: torch.dtype) -> torch.Tensor | None:
-    """B T mask of 1 (attend) / 0 (padding) -> B 1 1 T additive bias; None when nothing is masked."""
-    if layout.index is None:
-        return None  # lets scaled_dot_product_attention pick its fastest kernel
-    return (1.0 - attention_mask[:, None, None, :].to(dtype)) * torch.finfo(dtype).min
+        init_encoder_weights(module, self.config.initializer_range, _zero_lm_head_bias)
 
 
 class BertModel(BertPreTrainedModel):
@@ -305,7 +239,7 @@ class BertForSequenceClassification(BertPreTrainedModel):
         dropout = config.classifier_dropout if config.classifier_dropout is not None else config.hidden_dropout_prob
         self.dropout = nn.Dropout(dropout)
         self.classifier = nn.Linear(config.hidden_size, config.num_labels)
-        self.problem_type = config.problem_type
+        self.problem_type = infer_problem_type(config.problem_type, config.num_labels)
         self.post_init()
 
     def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None,
@@ -317,33 +251,6 @@ class BertForSequenceClassification(BertPreTrainedModel):
         loss = None if labels is None else sequence_classification_loss(logits, labels, self.problem_type)
         output = SequenceClassifierOutput(loss, logits, outputs.hidden_states, outputs.attentions)
         return output if return_dict else output.to_tuple()
-
-
-def sequence_classification_loss(logits: torch.Tensor, labels: torch.Tensor, problem_type: str | None) -> torch.Tensor:
-    num_labels = logits.shape[-1]
-    if problem_type is None:
-        if num_labels == 1:
-            problem_type = "regression"
-        elif labels.dtype in (torch.long, torch.int, torch.int16, torch.int8, torch.uint8):
-            problem_type = "single_label_classification"
-        else:
-            problem_type = "multi_label_classification"
-    if problem_type == "regression":
-        return F.mse_loss(logits.squeeze(-1) if num_labels == 1 else logits,
-                          labels.squeeze(-1).to(logits.dtype) if num_labels == 1 else labels.to(logits.dtype))
-    if problem_type == "single_label_classification":
-        if labels.is_floating_point():
-            raise TypeError(
-                f"single_label_classification needs integer class labels, got {labels.dtype}. "
-                "Pass labels as torch.long, or set problem_type='regression' / 'multi_label_classification'."
-            )
-        return F.cross_entropy(logits.view(-1, num_labels), labels.view(-1))
-    if labels.shape != logits.shape:
-        raise ValueError(
-            f"multi_label_classification needs labels shaped like the logits {tuple(logits.shape)} "
-            f"(one 0/1 column per label), got {tuple(labels.shape)}."
-        )
-    return F.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype))
 
 
 class BertForTokenClassification(BertPreTrainedModel):
@@ -364,9 +271,7 @@ class BertForTokenClassification(BertPreTrainedModel):
         outputs = self.bert(input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds,
                             output_attentions, output_hidden_states)
         logits = self.classifier(self.dropout(outputs.last_hidden_state))  # B T num_labels
-        loss = None
-        if labels is not None:
-            loss = F.cross_entropy(logits.view(-1, self.num_labels), labels.view(-1), ignore_index=-100)
+        loss = None if labels is None else token_loss(logits, labels)
         output = TokenClassifierOutput(loss, logits, outputs.hidden_states, outputs.attentions)
         return output if return_dict else output.to_tuple()
 
@@ -385,17 +290,10 @@ class BertForQuestionAnswering(BertPreTrainedModel):
                 output_hidden_states=False, return_dict=True) -> QuestionAnsweringModelOutput | tuple:
         outputs = self.bert(input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds,
                             output_attentions, output_hidden_states)
-        logits = self.qa_outputs(outputs.last_hidden_state)  # B T 2
-        if attention_mask is not None:  # an answer never starts or ends in padding
-            logits = logits.masked_fill(attention_mask.unsqueeze(-1) == 0, torch.finfo(logits.dtype).min)
-        start_logits, end_logits = (part.squeeze(-1).contiguous() for part in logits.split(1, dim=-1))  # B T each
+        start_logits, end_logits = span_logits(self.qa_outputs(outputs.last_hidden_state), attention_mask)  # B T each
         loss = None
         if start_positions is not None and end_positions is not None:
-            T = start_logits.shape[1]  # positions outside the sequence are ignored
-            start = start_positions.view(-1).clamp(0, T)
-            end = end_positions.view(-1).clamp(0, T)
-            loss = (F.cross_entropy(start_logits, start, ignore_index=T)
-                    + F.cross_entropy(end_logits, end, ignore_index=T)) / 2
+            loss = span_loss(start_logits, end_logits, start_positions, end_positions)
         output = QuestionAnsweringModelOutput(loss, start_logits, end_logits, outputs.hidden_states, outputs.attentions)
         return output if return_dict else output.to_tuple()
 
@@ -404,7 +302,7 @@ class BertPredictionHeadTransform(nn.Module):
     def __init__(self, config: BertConfig):
         super().__init__()
         self.dense = nn.Linear(config.hidden_size, config.hidden_size)
-        self.transform_act_fn = ACTIVATIONS[config.hidden_act]()
+        self.transform_act_fn = torch_activation(config.hidden_act)
         self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
 
     def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
@@ -458,9 +356,7 @@ class BertForMaskedLM(BertPreTrainedModel):
         outputs = self.bert(input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds,
                             output_attentions, output_hidden_states)
         logits = self.cls(outputs.last_hidden_state)  # B T V
-        loss = None
-        if labels is not None:
-            loss = F.cross_entropy(logits.view(-1, logits.shape[-1]), labels.view(-1), ignore_index=-100)
+        loss = None if labels is None else token_loss(logits, labels)
         output = MaskedLMOutput(loss, logits, outputs.hidden_states, outputs.attentions)
         return output if return_dict else output.to_tuple()
 
@@ -479,17 +375,15 @@ class BertForMultipleChoice(BertPreTrainedModel):
     def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None,
                 inputs_embeds=None, labels=None, output_attentions=False, output_hidden_states=False,
                 return_dict=True) -> MultipleChoiceModelOutput | tuple:
-        reference = input_ids if input_ids is not None else inputs_embeds
-        if reference is None or reference.dim() < 3:
-            raise ValueError("BertForMultipleChoice expects inputs shaped (batch, choices, tokens).")
-        B, C = reference.shape[:2]
-
-        def flat(tensor):  # B C T (...) -> (B*C) T (...)
-            return None if tensor is None else tensor.reshape(B * C, *tensor.shape[2:])
-
-        outputs = self.bert(flat(input_ids), flat(attention_mask), flat(token_type_ids), flat(position_ids),
-                            flat(inputs_embeds), output_attentions, output_hidden_states)
+        B, C, flat = choices_as_batch(type(self).__name__, input_ids, attention_mask, token_type_ids, position_ids,
+                                      inputs_embeds)
+        outputs = self.bert(*flat, output_attentions, output_hidden_states)
         logits = self.classifier(self.dropout(outputs.pooler_output)).view(B, C)  # B C
         loss = None if labels is None else F.cross_entropy(logits, labels.view(-1))
         output = MultipleChoiceModelOutput(loss, logits, outputs.hidden_states, outputs.attentions)
         return output if return_dict else output.to_tuple()
+
+
+def _zero_lm_head_bias(module: nn.Module) -> None:
+    if isinstance(module, BertLMPredictionHead):
+        module.bias.data.zero_()

@@ -17,6 +17,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from ...activations import tf_activation
+from ...configuration_utils import infer_problem_type
+from ...constants import IGNORE_INDEX
 from ...modeling_tf_utils import (
     TFBaseModelOutputWithPooling,
     TFMaskedLMOutput,
@@ -29,20 +32,12 @@ from ...modeling_tf_utils import (
     keras,
     tf,
 )
+from . import convert_bert  # noqa: F401  (registers the PyTorch <-> TF weight names of BERT)
 from .configuration_bert import BertConfig
 
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids", "position_ids")
 LABEL_NAMES = ("labels", "start_positions", "end_positions")
 FLAG_NAMES = ("output_hidden_states", "output_attentions")
-IGNORE_INDEX = -100
-
-
-def _activation(name: str):
-    if name == "gelu":
-        return lambda x: tf.nn.gelu(x, approximate=False)
-    if name in ("gelu_new", "gelu_pytorch_tanh", "gelu_fast"):
-        return lambda x: tf.nn.gelu(x, approximate=True)
-    return {"relu": tf.nn.relu, "silu": tf.nn.silu, "swish": tf.nn.silu, "tanh": tf.math.tanh}[name]
 
 
 def _dense(units: int, config: BertConfig, name: str, activation=None) -> keras.layers.Dense:
@@ -155,7 +150,7 @@ class TFBertAttention(keras.layers.Layer):
 class TFBertIntermediate(keras.layers.Layer):
     def __init__(self, config: BertConfig, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.dense = _dense(config.intermediate_size, config, "dense", activation=_activation(config.hidden_act))
+        self.dense = _dense(config.intermediate_size, config, "dense", activation=tf_activation(config.hidden_act))
 
     def call(self, hidden):
         return self.dense(hidden)  # (B, T, I)
@@ -301,7 +296,7 @@ class TFBertForSequenceClassification(TFBertPreTrainedModel):
         rate = config.classifier_dropout if config.classifier_dropout is not None else config.hidden_dropout_prob
         self.dropout = keras.layers.Dropout(rate)
         self.classifier = _dense(config.num_labels, config, "classifier")
-        self.problem_type = config.problem_type
+        self.problem_type = infer_problem_type(config.problem_type, config.num_labels)
 
     def forward(self, features, flags, training):
         base = self.bert(**features, **flags, training=training)
@@ -310,14 +305,7 @@ class TFBertForSequenceClassification(TFBertPreTrainedModel):
 
     def task_loss(self, labels, outputs):
         logits, labels = outputs.logits, tf.convert_to_tensor(labels)
-        problem_type = self.problem_type
-        if problem_type is None:  # as the PyTorch side: one output regresses, integer labels classify
-            if self.config.num_labels == 1:
-                problem_type = "regression"
-            elif labels.dtype.is_integer:
-                problem_type = "single_label_classification"
-            else:
-                problem_type = "multi_label_classification"
+        problem_type = self.problem_type or infer_problem_type(None, self.config.num_labels, labels.dtype.is_integer)
         if problem_type == "regression":
             labels = tf.reshape(tf.cast(labels, logits.dtype), tf.shape(logits))
             return tf.reduce_mean(tf.square(logits - labels))
@@ -383,7 +371,7 @@ class TFBertForQuestionAnswering(TFBertPreTrainedModel):
 class TFBertPredictionHeadTransform(keras.layers.Layer):
     def __init__(self, config: BertConfig, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.dense = _dense(config.hidden_size, config, "dense", activation=_activation(config.hidden_act))
+        self.dense = _dense(config.hidden_size, config, "dense", activation=tf_activation(config.hidden_act))
         self.LayerNorm = _layer_norm(config)
 
     def call(self, hidden):

@@ -14,10 +14,11 @@ import unicodedata
 from pathlib import Path
 from typing import Any, ClassVar
 
-from ...tokenization_utils import PreTrainedTokenizerBase, Segment
+from ...constants import VOCAB_FILE
+from ...tokenization_utils import PreTrainedTokenizerBase
+from ...truncation import Segment
 from ...utils import atomic_write_text
 
-VOCAB_FILE = "vocab.txt"
 
 
 def load_vocab(path: str | Path) -> dict[str, int]:
@@ -159,8 +160,11 @@ class BertTokenizer(PreTrainedTokenizerBase):
         specials = sorted(self.all_special_tokens, key=len, reverse=True)
         self._special_pattern = re.compile("(" + "|".join(re.escape(t) for t in specials) + ")") if specials else None
 
-    def get_vocab(self) -> dict[str, int]:
-        return dict(self.vocab)
+    def _token_to_id_map(self) -> dict[str, int]:
+        return self.vocab
+
+    def _id_to_token(self, index: int) -> str | None:
+        return self.ids_to_tokens.get(index)
 
     @property
     def vocab_size(self) -> int:
@@ -195,18 +199,6 @@ class BertTokenizer(PreTrainedTokenizerBase):
                 tokens = self.tokenize(text)
             segments.append(Segment([vocab.get(token, unk) for token in tokens]))
         return segments
-
-    def convert_tokens_to_ids(self, tokens: str | list[str]) -> int | list[int]:
-        unk = self.vocab.get(self.unk_token)
-        if isinstance(tokens, str):
-            return self.vocab.get(tokens, unk)
-        return [self.vocab.get(token, unk) for token in tokens]
-
-    def convert_ids_to_tokens(self, ids: int | list[int], skip_special_tokens: bool = False) -> str | list[str]:
-        if isinstance(ids, int):
-            return self.ids_to_tokens.get(ids, self.unk_token)
-        special = set(self.all_special_ids) if skip_special_tokens else ()
-        return [self.ids_to_tokens.get(i, self.unk_token) for i in ids if i not in special]
 
     def _save_vocabulary(self, folder: Path) -> None:
         ordered = sorted(self.vocab.items(), key=lambda item: item[1])

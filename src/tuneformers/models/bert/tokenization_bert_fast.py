@@ -12,11 +12,11 @@ from typing import Any, ClassVar
 from tokenizers import Tokenizer, decoders, normalizers, pre_tokenizers
 from tokenizers.models import WordPiece
 
-from ...tokenization_utils import PreTrainedTokenizerBase, Segment
+from ...tokenization_utils import PreTrainedTokenizerBase
+from ...truncation import Segment
 from ...utils import atomic_path, atomic_write_text
-from .tokenization_bert import VOCAB_FILE, load_vocab
-
-TOKENIZER_FILE = "tokenizer.json"
+from ...constants import TOKENIZER_FILE, VOCAB_FILE
+from .tokenization_bert import load_vocab
 
 
 class BertTokenizerFast(PreTrainedTokenizerBase):
@@ -54,14 +54,16 @@ class BertTokenizerFast(PreTrainedTokenizerBase):
         for name, token in self.special_tokens_map.items():
             if token not in self._vocab:
                 raise ValueError(f"{name}={token!r} is not in the vocabulary of {tokenizer_file or vocab_file}.")
-        self._special_ids = {self._vocab[token]: token for token in self.all_special_tokens}
 
     @property
     def backend_tokenizer(self) -> Tokenizer:
         return self._backend
 
-    def get_vocab(self) -> dict[str, int]:
-        return dict(self._vocab)
+    def _token_to_id_map(self) -> dict[str, int]:
+        return self._vocab
+
+    def _id_to_token(self, index: int) -> str | None:
+        return self._backend.id_to_token(index)
 
     @property
     def vocab_size(self) -> int:
@@ -78,18 +80,6 @@ class BertTokenizerFast(PreTrainedTokenizerBase):
     def _encode_texts(self, texts, is_split_into_words: bool) -> list[Segment]:
         encodings = self._backend.encode_batch(texts, add_special_tokens=False, is_pretokenized=is_split_into_words)
         return [Segment(encoding.ids, encoding) for encoding in encodings]
-
-    def convert_tokens_to_ids(self, tokens: str | list[str]) -> int | list[int]:
-        unk = self._vocab.get(self.unk_token)
-        if isinstance(tokens, str):
-            return self._vocab.get(tokens, unk)
-        return [self._vocab.get(token, unk) for token in tokens]
-
-    def convert_ids_to_tokens(self, ids: int | list[int], skip_special_tokens: bool = False) -> str | list[str]:
-        if isinstance(ids, int):
-            return self._backend.id_to_token(ids) or self.unk_token
-        return [self._backend.id_to_token(i) or self.unk_token for i in ids
-                if not (skip_special_tokens and i in self._special_ids)]
 
     def _decode_ids(self, ids: list[int], skip_special_tokens: bool) -> str:
         return self._backend.decode(ids, skip_special_tokens=skip_special_tokens)
