@@ -119,10 +119,12 @@ def run(args: argparse.Namespace) -> int:
     model = new_model(args, tokenizer) if args.config_name else load_masked_lm(model_name(args))
     trainer = make_trainer(model, training_args, tokenizer, train_set, eval_set, args)
     before = {f"{key}_before": value for key, value in trainer.evaluate().items() if _is_score(key)} if eval_set else {}
+    start_logs = list(trainer.state.log_history)  # train() starts a new state; keep step 0 for the curve
     try:
         result = trainer.train()
     except (FileExistsError, FileNotFoundError) as error:
         raise CLIError(str(error)) from None
+    trainer.state.log_history[:0] = start_logs
     after = final_evaluation(trainer) if eval_set is not None else {}
     trainer.save_model(str(output_dir))
     trainer.state.save_to_json(output_dir / "trainer_state.json")
