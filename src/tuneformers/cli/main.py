@@ -1,4 +1,5 @@
-"""The ``tuneformers`` command: ``train``, ``evaluate``, ``predict``, ``plot`` and ``env``.
+"""The ``tuneformers`` command: ``train``, ``evaluate``, ``predict``, ``pretrain``, ``train-tokenizer``,
+``fill-mask``, ``plot`` and ``env``.
 
 Bad input (a missing file, a wrong column, unusable labels, an empty file, a model folder without
 weights, ...) ends with one line saying what is wrong and how to fix it, and exit code 2; other
@@ -12,10 +13,10 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from . import env, evaluate, plot, predict, train
+from . import env, evaluate, fill_mask, plot, predict, pretrain, train, train_tokenizer
 from ..data.readers import DataError
 
-SUBCOMMANDS = (train, evaluate, predict, plot, env)
+SUBCOMMANDS = (train, evaluate, predict, pretrain, train_tokenizer, fill_mask, plot, env)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -43,6 +43,13 @@ def plot_training(log_history: list[dict[str, Any]], path: Path, title: str | No
     loss_axes.legend(loc="upper right")
     lr_axes.set(title="Learning rate", xlabel="step")
     lr_axes.ticklabel_format(axis="y", style="sci", scilimits=(0, 0))
+    if "eval_perplexity" in metric_names:  # language models: its own log-scale axis (it falls by orders of magnitude)
+        metric_names.remove("eval_perplexity")
+        points = [(l["step"], l["eval_perplexity"]) for l in evals if l.get("eval_perplexity") is not None]
+        perplexity_axes = metric_axes.twinx()
+        perplexity_axes.plot(*zip(*points), "s--", color="C7", label="perplexity (right, log)")
+        perplexity_axes.set_yscale("log")
+        perplexity_axes.legend(loc="upper right")
     for index, name in enumerate(metric_names):
         points = [(l["step"], l[name]) for l in evals if l.get(name) is not None]
         metric_axes.plot(*zip(*points), "o-", label=name.removeprefix("eval_"), color=f"C{index + 3}")

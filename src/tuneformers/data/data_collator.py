@@ -13,6 +13,7 @@ An example may be a mapping (``{"input_ids": [...], "label": 1}``), a dataclass 
 from __future__ import annotations
 
 import dataclasses
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -27,6 +28,7 @@ __all__ = [
     "DataCollatorWithPadding",
     "DataCollatorForTokenClassification",
     "DataCollatorForLanguageModeling",
+    "DataCollatorForWholeWordMask",
 ]
 
 _LABEL_KEYS = ("label", "label_ids", "labels")
@@ -209,19 +211,26 @@ class DataCollatorForLanguageModeling(DataCollator):
     """Pad, then build language-modelling inputs and labels.
 
     With ``mlm=True``, each real token is picked with probability ``mlm_probability``; a picked
-    token is replaced by the mask token 80% of the time, by a random token 10%, and kept 10%.
-    Labels hold the original id at picked positions and -100 elsewhere. Special tokens (from a
-    ``special_tokens_mask`` field if the examples have one, else the tokenizer's special ids) and
-    padding are never picked. With ``mlm=False`` labels are the inputs with padding set to -100
-    (causal LM; the model shifts them). ``seed`` fixes the numpy generator used for masking.
+    token is replaced by the mask token with probability ``mask_replace_prob`` (0.8), by a random
+    token with ``random_replace_prob`` (0.1), and kept otherwise. Labels hold the original id at
+    picked positions and -100 elsewhere. Special tokens (from a ``special_tokens_mask`` field if the
+    examples have one, else the tokenizer's special ids) and padding are never picked. With
+    ``mlm=False`` labels are the inputs with padding set to -100 (causal LM; the model shifts them).
+
+    Randomness: ``generator`` (a ``numpy.random.Generator``) if given; else a generator seeded with
+    ``seed`` (``seed + worker id`` inside a DataLoader worker); else numpy's global RNG, which
+    ``set_seed`` seeds and torch's DataLoader seeds per worker, so runs repeat under a fixed seed.
     """
 
     tokenizer: Any
     mlm: bool = True
     mlm_probability: float = 0.15
+    mask_replace_prob: float = 0.8
+    random_replace_prob: float = 0.1
     pad_to_multiple_of: int | None = None
     return_tensors: str = "pt"
     seed: int | None = None
+    generator: np.random.Generator | None = None
 
     def __post_init__(self) -> None:
         check_tensor_type(self.return_tensors)
@@ -231,15 +240,20 @@ class DataCollatorForLanguageModeling(DataCollator):
                 f"Masked language modelling needs a mask token and {type(self.tokenizer).__name__} has none; "
                 "use a tokenizer with one (e.g. BERT's '[MASK]') or pass mlm=False for causal language modelling."
             )
-        if not 0.0 <= self.mlm_probability <= 1.0:
-            raise ValueError(f"mlm_probability must be between 0 and 1, got {self.mlm_probability}.")
-        self._rng = np.random.default_rng(self.seed)
+        for name in ("mlm_probability", "mask_replace_prob", "random_replace_prob"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be between 0 and 1, got {getattr(self, name)}.")
+        if self.mask_replace_prob + self.random_replace_prob > 1.0:
+            raise ValueError(f"mask_replace_prob + random_replace_prob must not exceed 1, got "
+                             f"{self.mask_replace_prob} + {self.random_replace_prob}.")
+        self._seeded: dict[int | None, np.random.Generator] = {}  # worker id (None: main process) -> generator
 
     def collate_batch(self, batch: Sequence[Any]) -> dict[str, Any]:
         rows = [
             _as_dict(feature) if not _is_id_sequence(feature) else {"input_ids": _to_numpy(feature)}
             for feature in batch
         ]
+        offsets = [row.pop("offset_mapping", None) for row in rows]
         for row in rows:
             row.pop("labels", None)  # labels are built here
         padded = _pad(self.tokenizer, rows, True, None, self.pad_to_multiple_of)
@@ -247,7 +261,9 @@ class DataCollatorForLanguageModeling(DataCollator):
         special = padded.pop("special_tokens_mask", None)
         never_mask = self._special_positions(input_ids, special)
         if self.mlm:
-            padded["input_ids"], padded["labels"] = self._mask_tokens(input_ids, never_mask)
+            rng = self._random()
+            picked = self._pick(input_ids, never_mask, offsets, rng)
+            padded["input_ids"], padded["labels"] = self._mask_tokens(input_ids, picked, rng)
         else:
             labels = input_ids.copy()
             labels[input_ids == self.tokenizer.pad_token_id] = IGNORE_INDEX
@@ -255,6 +271,17 @@ class DataCollatorForLanguageModeling(DataCollator):
                 labels[padded["attention_mask"] == 0] = IGNORE_INDEX
             padded["labels"] = labels
         return numpy_to_tensors(padded, self.return_tensors)
+
+    def _random(self) -> Any:
+        """The source of randomness for this batch (see the class docstring)."""
+        if self.generator is not None:
+            return self.generator
+        if self.seed is None:
+            return _GLOBAL_NUMPY_RANDOM
+        worker = _torch_worker_id()
+        if worker not in self._seeded:
+            self._seeded[worker] = np.random.default_rng(self.seed if worker is None else [self.seed, worker])
+        return self._seeded[worker]
 
     def _special_positions(self, input_ids: np.ndarray, special_tokens_mask: np.ndarray | None) -> np.ndarray:
         """Boolean [B, T]: positions that must never be masked (special tokens and padding)."""
@@ -265,17 +292,93 @@ class DataCollatorForLanguageModeling(DataCollator):
             never |= special_tokens_mask.astype(bool)
         return never
 
-    def _mask_tokens(self, input_ids: np.ndarray, never_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        rng = self._rng
-        picked = (rng.random(input_ids.shape) < self.mlm_probability) & ~never_mask  # [B, T]
+    def _pick(self, input_ids: np.ndarray, never_mask: np.ndarray, offsets: list[Any], rng: Any) -> np.ndarray:
+        """Boolean [B, T]: the positions to predict; here each token independently."""
+        return (rng.random(input_ids.shape) < self.mlm_probability) & ~never_mask
+
+    def _mask_tokens(self, input_ids: np.ndarray, picked: np.ndarray, rng: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Inputs with the picked tokens replaced (mask token / random token / kept) and their labels."""
         labels = np.where(picked, input_ids, IGNORE_INDEX).astype(np.int64)
         inputs = input_ids.copy()
-        to_mask = picked & (rng.random(input_ids.shape) < 0.8)
+        to_mask = picked & (rng.random(input_ids.shape) < self.mask_replace_prob)
         inputs[to_mask] = self.tokenizer.mask_token_id
-        # half of the remaining 20% (10% overall) get a random token; the rest stay as they are
-        to_random = picked & ~to_mask & (rng.random(input_ids.shape) < 0.5)
+        left = 1.0 - self.mask_replace_prob
+        random_share = self.random_replace_prob / left if left > 0 else 0.0  # of the tokens not masked
+        to_random = picked & ~to_mask & (rng.random(input_ids.shape) < random_share)
         inputs[to_random] = rng.integers(0, len(self.tokenizer), size=int(to_random.sum()), dtype=np.int64)
         return inputs, labels
+
+
+@dataclasses.dataclass
+class DataCollatorForWholeWordMask(DataCollatorForLanguageModeling):
+    """Masked language modelling that picks whole words: each word is picked with probability
+    ``mlm_probability`` and then all its tokens are predicted (each replaced as in the parent class).
+
+    Word boundaries come from an ``offset_mapping`` field when the examples have one (a token starts
+    a word when it does not touch the previous token, as Hugging Face 5.x decides), else from the
+    word pieces themselves (a token starts a word unless it begins with ``continuation_prefix``, as
+    in the original BERT and Hugging Face 4.x), which also works on packed blocks of bare ids.
+    """
+
+    continuation_prefix: str = "##"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.mlm:
+            raise ValueError("DataCollatorForWholeWordMask masks words, so it needs mlm=True; for causal language "
+                             "modelling use DataCollatorForLanguageModeling(tokenizer, mlm=False).")
+
+    def _pick(self, input_ids: np.ndarray, never_mask: np.ndarray, offsets: list[Any], rng: Any) -> np.ndarray:
+        starts = self.word_starts(input_ids, never_mask, offsets)  # B T
+        word_ids = np.cumsum(starts, axis=1) * ~never_mask  # B T; 0 = no word
+        chosen = starts & (rng.random(input_ids.shape) < self.mlm_probability)
+        chosen_words = np.zeros((input_ids.shape[0], int(word_ids.max(initial=0)) + 1), dtype=bool)  # B W
+        rows, columns = np.nonzero(chosen)
+        chosen_words[rows, word_ids[rows, columns]] = True
+        chosen_words[:, 0] = False
+        return np.take_along_axis(chosen_words, word_ids, axis=1)
+
+    def word_starts(self, input_ids: np.ndarray, never_mask: np.ndarray, offsets: list[Any]) -> np.ndarray:
+        """Boolean [B, T]: tokens that begin a word (special tokens and padding never do)."""
+        after_special = np.ones_like(never_mask)
+        after_special[:, 1:] = never_mask[:, :-1]
+        if all(offset is not None for offset in offsets):
+            spans = np.zeros((*input_ids.shape, 2), dtype=np.int64)
+            for row, offset in enumerate(offsets):
+                offset = np.asarray(offset, dtype=np.int64).reshape(-1, 2)
+                spans[row, : len(offset)] = offset
+            touches_previous = np.zeros_like(never_mask)
+            touches_previous[:, 1:] = spans[:, 1:, 0] == spans[:, :-1, 1]
+            continues = touches_previous
+        else:
+            pieces = self.tokenizer.convert_ids_to_tokens(input_ids.reshape(-1).tolist())
+            continues = np.array([piece.startswith(self.continuation_prefix) for piece in pieces],
+                                 dtype=bool).reshape(input_ids.shape)
+        return ~never_mask & (~continues | after_special)
+
+
+class _GlobalNumpyRandom:
+    """numpy's global RNG (the one ``np.random.seed`` and ``set_seed`` seed) with the Generator methods we use."""
+
+    @staticmethod
+    def random(shape: tuple[int, ...]) -> np.ndarray:
+        return np.random.random_sample(shape)
+
+    @staticmethod
+    def integers(low: int, high: int, size: int, dtype: Any = np.int64) -> np.ndarray:
+        return np.random.randint(low, high, size=size, dtype=dtype)
+
+
+_GLOBAL_NUMPY_RANDOM = _GlobalNumpyRandom()
+
+
+def _torch_worker_id() -> int | None:
+    """The id of the torch DataLoader worker running this code; None in the main process (or without torch)."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return None
+    info = torch.utils.data.get_worker_info()
+    return None if info is None else info.id
 
 
 def _is_id_sequence(feature: Any) -> bool:

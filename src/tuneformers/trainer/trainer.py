@@ -41,6 +41,8 @@ class Trainer:
     an HF ``datasets.Dataset``). ``data_collator``: a callable from a list of examples to a batch
     dict; the default pads dynamically with ``tokenizer`` when one is given and stacks otherwise.
     ``optimizers=(optimizer, scheduler)`` replaces the default AdamW + ``args.lr_scheduler_type``.
+    ``preprocess_logits_for_metrics(logits, labels)`` shrinks each evaluation batch's outputs before
+    they are kept for ``compute_metrics`` (e.g. B T V language-model logits to top-k ids).
     """
 
     def __init__(
@@ -55,6 +57,7 @@ class Trainer:
         callbacks: list[TrainerCallback] | None = None,
         optimizers: tuple[Any, Any] = (None, None),
         processing_class: Any = None,
+        preprocess_logits_for_metrics: Callable[[Any, Any], Any] | None = None,
     ):
         if model is None:
             raise ValueError("Trainer needs a model: an nn.Module whose first output is the loss.")
@@ -74,6 +77,7 @@ class Trainer:
         self.data_collator = data_collator
         self.train_dataset, self.eval_dataset = train_dataset, eval_dataset
         self.compute_metrics = compute_metrics
+        self.preprocess_logits_for_metrics = preprocess_logits_for_metrics
         self.optimizer, self.lr_scheduler = optimizers
         self.scaler = torch.amp.GradScaler("cuda") if args.fp16 else None
         forward = inspect.signature(self.model.forward).parameters
@@ -312,6 +316,8 @@ class Trainer:
         loss_sum, rows, predictions, labels = 0.0, 0, [], []
         for batch in loader:
             loss, prediction, label = self.prediction_step(model, batch)
+            if self.preprocess_logits_for_metrics is not None and prediction is not None:
+                prediction = self.preprocess_logits_for_metrics(prediction, label)
             if loss is not None:  # weighted by labelled items: the exact mean over the whole set
                 count = self._count_items(batch)
                 loss_sum += loss.item() * count

@@ -6,10 +6,12 @@ padding come from the shared layer in tokenization_utils, so both BERT tokenizer
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
-from tokenizers import Tokenizer, decoders, normalizers, pre_tokenizers
+from tokenizers import Tokenizer, decoders, normalizers, pre_tokenizers, trainers
 from tokenizers.models import WordPiece
 
 from ...tokenization_utils import PreTrainedTokenizerBase
@@ -91,6 +93,16 @@ class BertTokenizerFast(PreTrainedTokenizerBase):
         with atomic_path(folder / TOKENIZER_FILE) as temp_path:
             self._backend.save(str(temp_path))
 
+    def train_new_from_iterator(self, text_iterator: Iterable[str] | Iterable[list[str]], vocab_size: int,
+                                min_frequency: int = 2, length: int | None = None,
+                                show_progress: bool = False) -> BertTokenizerFast:
+        """A new WordPiece tokenizer trained on ``text_iterator`` (strings, or batches of strings), with this
+        one's normalisation (lower-casing, accents), special tokens and options; the text is streamed."""
+        return train_bert_tokenizer(
+            text_iterator, vocab_size, min_frequency=min_frequency, length=length, show_progress=show_progress,
+            do_lower_case=self.do_lower_case, tokenize_chinese_chars=self.tokenize_chinese_chars,
+            strip_accents=self.strip_accents, model_max_length=self.model_max_length, **self.special_tokens_map)
+
     @classmethod
     def _from_folder(cls, folder: Path, options: dict[str, Any]) -> BertTokenizerFast:
         vocab_file = folder / VOCAB_FILE
@@ -99,3 +111,51 @@ class BertTokenizerFast(PreTrainedTokenizerBase):
             raise FileNotFoundError(f"No tokenizer files in {folder}: looked for {TOKENIZER_FILE} and {VOCAB_FILE}.")
         return cls(vocab_file if vocab_file.is_file() else None, tokenizer_file if tokenizer_file.is_file() else None,
                    **options)
+
+
+def train_bert_tokenizer(text_iterator: Iterable[str] | Iterable[list[str]], vocab_size: int, min_frequency: int = 2,
+                         length: int | None = None, show_progress: bool = False, **options: Any) -> BertTokenizerFast:
+    """Train a BERT WordPiece vocabulary of at most ``vocab_size`` entries on streamed text.
+
+    ``options`` are BertTokenizerFast arguments (``do_lower_case``, special tokens, ...). The special
+    tokens take the first ids ([PAD] is 0, as BERT's embeddings expect); the saved folder loads in
+    tuneformers and in Hugging Face transformers.
+    """
+    if vocab_size < 1:
+        raise ValueError(f"vocab_size must be a positive number, got {vocab_size}.")
+    order = ("pad_token", "unk_token", "cls_token", "sep_token", "mask_token")
+    tokens = {name: options.get(name, f"[{name.removesuffix('_token').upper()}]") for name in order}
+    specials = list(dict.fromkeys(token for token in tokens.values() if token is not None))
+    if vocab_size <= len(specials):
+        raise ValueError(f"vocab_size={vocab_size} leaves no room beside the {len(specials)} special tokens; "
+                         "use a few thousand (BERT uses 30522).")
+    backend = Tokenizer(WordPiece(unk_token=tokens["unk_token"], max_input_chars_per_word=100))
+    backend.normalizer = normalizers.BertNormalizer(
+        clean_text=True, handle_chinese_chars=options.get("tokenize_chinese_chars", True),
+        strip_accents=options.get("strip_accents"), lowercase=options.get("do_lower_case", True))
+    backend.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    backend.decoder = decoders.WordPiece(prefix="##")
+    trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, min_frequency=min_frequency,
+                                        special_tokens=specials, show_progress=show_progress,
+                                        continuing_subword_prefix="##")
+    backend.train_from_iterator(_text_batches(text_iterator), trainer=trainer, length=length)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / TOKENIZER_FILE
+        backend.save(str(path))
+        return BertTokenizerFast(tokenizer_file=path, **options)
+
+
+def _text_batches(texts: Iterable[str] | Iterable[list[str]]) -> Iterator[list[str]]:
+    """Batches of strings, from strings or batches; anything else is an error naming the bad item."""
+    batch: list[str] = []
+    for index, item in enumerate(texts):
+        items = [item] if isinstance(item, str) else item
+        if not isinstance(items, (list, tuple)) or not all(isinstance(text, str) for text in items):
+            raise TypeError(f"train_new_from_iterator needs strings or lists of strings; item {index} is "
+                            f"{type(item).__name__}.")
+        batch.extend(items)
+        if len(batch) >= 1000:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
