@@ -188,3 +188,15 @@ def test_entities_with_offsets():
     text = " ".join(words)
     assert [(e["entity_group"], e["word"], text[e["start"]:e["end"]]) for e in entities] == [
         ("PER", "Peter Blackburn", "Peter Blackburn"), ("LOC", "New York", "New York")]
+
+
+def test_task_data_modules_import_no_framework():
+    import subprocess
+    import sys
+
+    modules = ["tuneformers.data.token_classification", "tuneformers.data.question_answering",
+               "tuneformers.data.multiple_choice", "tuneformers.cli.tasks"]
+    code = "; ".join(f"import {m}" for m in modules) + (
+        "; import sys; print(sorted(m for m in ('torch', 'tensorflow', 'transformers') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

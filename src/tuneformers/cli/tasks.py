@@ -49,7 +49,8 @@ def _add_task_options(group: Any) -> None:
                        help="question-answering: start and end candidates kept per window (default: 20)")
     group.add_argument("--version_2_with_negative", action="store_true",
                        help="question-answering: some questions have no answer (SQuAD v2.0); predict the empty answer "
-                            "when its score beats the best span by --null_score_diff_threshold")
+                            "when its score beats the best span by --null_score_diff_threshold (on by itself when "
+                            "the evaluated file mixes answered and unanswerable questions)")
     group.add_argument("--null_score_diff_threshold", type=float, default=0.0,
                        help="question-answering with --version_2_with_negative (default: 0.0)")
     group.add_argument("--pad_choices", action="store_true",
@@ -273,10 +274,12 @@ class QuestionAnsweringTask(_Task):
         features = self.features(tokenizer, examples, train=False)
         inputs = [{k: f[k] for k in ("input_ids", "token_type_ids", "attention_mask")} for f in features]
         start_logits, end_logits = trainer.predict(_dataset(inputs)).predictions
+        answered = [bool(example.answers) for example in examples]
+        with_negative = self.args.version_2_with_negative or (any(answered) and not all(answered))  # SQuAD v2 data
         answers, nbest = postprocess_qa_predictions(
-            examples, features, (start_logits, end_logits), self.args.version_2_with_negative, self.args.n_best_size,
+            examples, features, (start_logits, end_logits), with_negative, self.args.n_best_size,
             self.args.max_answer_length, self.args.null_score_diff_threshold)
-        labelled = any(example.answers for example in examples) or self.args.version_2_with_negative
+        labelled = any(example.answers for example in examples)
         return (squad_metrics(answers, examples) if labelled else {}), (answers, nbest)
 
     def write(self, handle: Any, examples: list, predictions: Any) -> None:
@@ -361,7 +364,8 @@ def _dataset(features: list[dict]):
     return FeaturesDataset(features)
 
 
-def _label_free(features: list[dict], keys: tuple[str, ...]) -> list[dict]:
+def _without(features: list[dict], keys: tuple[str, ...]) -> list[dict]:
+    """The features without the given keys (bookkeeping the model does not take)."""
     return [{k: v for k, v in feature.items() if k not in keys} for feature in features]
 
 
@@ -407,8 +411,8 @@ def run_train(args: argparse.Namespace, task_name: str) -> int:
     print(f"tuneformers train: {model_name} for {task_name} on {Path(args.train_file).name}: {len(train)} training / "
           f"{len(validation)} held-out examples", flush=True)
     tokenizer = load_tokenizer(model_name)
-    train_set = _dataset(_label_free(task.features(tokenizer, train, train=True), ("num_choices",)))
-    eval_set = _dataset(_label_free(task.features(tokenizer, validation, train=True), ("num_choices",))) \
+    train_set = _dataset(_without(task.features(tokenizer, train, train=True), ("num_choices",)))
+    eval_set = _dataset(_without(task.features(tokenizer, validation, train=True), ("num_choices",))) \
         if validation else None
     set_seed(training_args.seed)
     model = task.model(model_name, ignore_mismatched_sizes=args.ignore_mismatched_sizes)
@@ -436,8 +440,7 @@ def run_train(args: argparse.Namespace, task_name: str) -> int:
     rows = [("model", model_name), ("task", task_name), ("data", f"{len(train)} train / {len(validation)} held out"),
             ("steps", result.global_step), ("train loss", result.training_loss)]
     rows += [(key.replace("eval_", "held-out ").replace("_", " "), value) for key, value in metrics.items()
-             if key.startswith("eval_") and isinstance(value, float) and not key.endswith(("_number", "_total"))
-             and key.count("_") <= 3]
+             if key.startswith("eval_") and isinstance(value, float) and not key.endswith(("_number", "_total"))]
     rows += [("wall time", f"{time.perf_counter() - started:.0f} s"), ("model folder", str(output_dir))]
     print(format_table(rows, title="tuneformers train: summary"))
     return 0
