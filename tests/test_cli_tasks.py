@@ -186,3 +186,25 @@ def test_label_outside_the_models_labels_is_reported(capsys, tmp_path, data, tin
     path.write_text("Peter B-PER\nvisited O\n")
     code, _, stderr = run(capsys, "evaluate", out, path)
     assert code == 2 and "other.conll, line 1: tag 'B-PER'" in stderr and "not in the label list" in stderr
+
+
+def test_squad_v2_file_and_pipeline_on_a_trained_qa_model(capsys, tmp_path, data, tiny_model_dir):
+    from tuneformers import pipeline
+
+    out = tmp_path / "qa_model"
+    assert run(capsys, "train", "--model", tiny_model_dir, "--train_file", data / "qa_train.jsonl", "--max_length", "96",
+               "--validation_fraction", "0", "--output_dir", out, *FAST)[0] == 0
+    questions = [json.loads(line) for line in (data / "qa_dev.jsonl").read_text().splitlines()]
+    qas = [{"id": q["id"], "question": q["question"], "answers": q["answers"]} for q in questions[:2]]
+    qas.append({"id": "none", "question": "Who won the 1930 World Cup?", "answers": [], "is_impossible": True})
+    squad = {"version": "v2.0", "data": [{"title": "lee", "paragraphs": [{"context": questions[0]["context"],
+                                                                          "qas": qas}]}]}
+    (tmp_path / "dev-v2.json").write_text(json.dumps(squad))
+    code, _, stderr = run(capsys, "evaluate", out, tmp_path / "dev-v2.json", "--max_length", "96", "--output",
+                          tmp_path / "m.json")
+    assert code == 0, stderr
+    metrics = json.loads((tmp_path / "m.json").read_text())
+    assert (metrics["eval_HasAns_total"], metrics["eval_NoAns_total"]) == (2, 1)
+    answer = pipeline("question-answering", model=out)(question=questions[0]["question"],
+                                                       context=questions[0]["context"])
+    assert questions[0]["context"][answer["start"]:answer["end"]] == answer["answer"]
