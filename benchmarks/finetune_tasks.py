@@ -93,6 +93,30 @@ def overlap_baseline(dev_file: Path, limit: int) -> dict:
     return {"baseline_word_overlap_accuracy": correct / len(rows)}
 
 
+def ner_pipeline_parity(folder: Path, archive: str, count: int = 60) -> dict:
+    """Our token-classification pipeline against HF's on the fine-tuned model, on held-out OANC sentences."""
+    import transformers
+
+    from task_data import detokenize, read_tagged
+    from tuneformers import pipeline
+
+    texts = [detokenize([w for w, _ in s])[0] for s in read_tagged(archive)[-count:]]
+    compared, equal, worst = 0, True, 0.0
+    for strategy in ("none", "simple", "first", "average", "max"):
+        ours = pipeline("ner", model=folder, aggregation_strategy=strategy, batch_size=8)(texts)
+        theirs = transformers.pipeline("token-classification", model=str(folder), device="cpu",
+                                       aggregation_strategy=strategy)(texts)
+        key = "entity" if strategy == "none" else "entity_group"
+        for mine, other in zip(ours, theirs):
+            compared += len(other)
+            equal &= [(e[key], e["start"], e["end"], e["word"]) for e in mine] == [
+                (e[key], e["start"], e["end"], e["word"]) for e in other]
+            if len(mine) == len(other):
+                worst = max([worst, *(abs(a["score"] - float(b["score"])) for a, b in zip(mine, other))])
+    return {"texts": count, "entities_compared": compared, "labels_spans_words_equal": bool(equal),
+            "max_score_difference": worst}
+
+
 def main(archive: str, out_dir: str) -> None:
     out = Path(out_dir)
     data = out / "data"
@@ -108,6 +132,9 @@ def main(archive: str, out_dir: str) -> None:
                          if key.startswith("eval_") or key in ("train_runtime", "num_train_examples", "epoch")}
         (out / "summary.json").write_text(json.dumps(summary, indent=1))
         print(json.dumps({name: summary[name]}, indent=1), flush=True)
+    summary["ner_pipeline_parity_with_hf"] = ner_pipeline_parity(out / "names", archive)
+    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    print(json.dumps(summary["ner_pipeline_parity_with_hf"], indent=1))
 
 
 if __name__ == "__main__":
