@@ -68,9 +68,9 @@ def detect_task(path: str | Path) -> str | None:
         return "question-answering"
     if kind not in (".jsonl", ".ndjson", ".csv", ".tsv") or not path.is_file():
         return None
-    from ..data.datasets import _open_text
+    from ..data.errors import open_text
 
-    with _open_text(path) as handle:
+    with open_text(path) as handle:
         first = next((line for line in handle if line.strip()), "")
     if kind in (".csv", ".tsv"):
         columns = set(first.strip().split("," if kind == ".csv" else "\t"))
@@ -385,7 +385,8 @@ def run_train(args: argparse.Namespace, task_name: str) -> int:
     from ..data.datasets import train_validation_split
     from ..trainer.trainer import Trainer
     from ..trainer.utils import set_seed
-    from .train import METRICS_NAME, PLOT_NAME, _default_model, training_arguments
+    from ..constants import METRICS_NAME, PLOT_NAME, TRAINER_STATE_NAME
+    from .train import _default_model, training_arguments
 
     started = time.perf_counter()
     if not args.train_file:
@@ -431,7 +432,7 @@ def run_train(args: argparse.Namespace, task_name: str) -> int:
         metrics.update({f"eval_{key}": value for key, value in task.baselines(train, validation).items()})
     output_dir = Path(training_args.output_dir)
     trainer.save_model(str(output_dir))
-    trainer.state.save_to_json(output_dir / "trainer_state.json")
+    trainer.state.save_to_json(output_dir / TRAINER_STATE_NAME)
     write_json(output_dir / METRICS_NAME, metrics)
     if not args.no_plot:
         from .plot import plot_training

@@ -26,9 +26,9 @@ from typing import Any
 
 import numpy as np
 
-from .data_collator import DataCollator, _check_return_tensors, _convert, _pad
-from .datasets import _open_text
-from .errors import DataFormatError
+from ..batch_encoding import check_tensor_type, numpy_to_tensors
+from .data_collator import DataCollator, _pad
+from .errors import DataFormatError, open_text
 
 __all__ = [
     "ChoiceExample",
@@ -57,8 +57,6 @@ class ChoiceExample:
 def read_multiple_choice(path: str | os.PathLike, allow_varying_choices: bool = False) -> list[ChoiceExample]:
     """Examples of a CSV / TSV / JSONL file (see the module doc); raises DataFormatError with the line."""
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"No data file at {path}; check the path.")
     suffixes = [suffix.lower() for suffix in path.suffixes if suffix.lower() not in (".gz", ".bz2")]
     kind = suffixes[-1] if suffixes else ""
     examples = _read_jsonl(path) if kind in (".jsonl", ".ndjson") else _read_table(path, "\t" if kind == ".tsv" else ",")
@@ -76,7 +74,7 @@ def read_multiple_choice(path: str | os.PathLike, allow_varying_choices: bool = 
 
 def _read_jsonl(path: Path) -> list[ChoiceExample]:
     examples = []
-    with _open_text(path) as handle:
+    with open_text(path) as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
@@ -94,7 +92,7 @@ def _read_jsonl(path: Path) -> list[ChoiceExample]:
 
 def _read_table(path: Path, delimiter: str) -> list[ChoiceExample]:
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
-    with _open_text(path) as handle:
+    with open_text(path) as handle:
         reader = csv.DictReader(handle, delimiter=delimiter)
         columns = list(reader.fieldnames or [])
         choice_columns = sorted((c for c in columns if _CHOICE_COLUMN.match(c)),
@@ -163,7 +161,7 @@ class DataCollatorForMultipleChoice(DataCollator):
     return_tensors: str = "pt"
 
     def __post_init__(self) -> None:
-        _check_return_tensors(self.return_tensors)
+        check_tensor_type(self.return_tensors)
 
     def collate_batch(self, batch: Sequence[Any]) -> dict[str, Any]:
         features = [dict(feature) for feature in batch]
@@ -180,7 +178,7 @@ class DataCollatorForMultipleChoice(DataCollator):
         result = {key: value.reshape(len(features), count, -1) for key, value in padded.items()}
         if labels:
             result["labels"] = np.asarray(labels, dtype=np.int64)
-        return _convert(result, self.return_tensors)
+        return numpy_to_tensors(result, self.return_tensors)
 
 
 def choose(logits: Any, num_choices: Sequence[int | None] | None = None) -> np.ndarray:

@@ -28,8 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from .datasets import _open_text
-from .errors import DataFormatError
+from .errors import DataFormatError, open_text
 
 __all__ = [
     "QAExample",
@@ -67,8 +66,8 @@ class QAExample:
 
 def read_squad(path: str | os.PathLike) -> list[QAExample]:
     """Questions of a SQuAD v1.1 or v2.0 JSON file (``{"data": [{"paragraphs": [{"context", "qas"}]}]}``)."""
-    path = _existing(Path(path))
-    with _open_text(path) as handle:
+    path = Path(path)
+    with open_text(path) as handle:
         raw = handle.read()
     try:
         content = json.loads(raw)
@@ -98,9 +97,9 @@ def read_qa_jsonl(path: str | os.PathLike) -> list[QAExample]:
     """One question per line: ``{"id"?, "question", "context", "answers"}``; ``answers`` is SQuAD's
     ``{"text": [...], "answer_start": [...]}``, a list of ``{"text", "answer_start"}``, or a list of strings
     (each found in the context). An empty list marks an unanswerable question."""
-    path = _existing(Path(path))
+    path = Path(path)
     examples = []
-    with _open_text(path) as handle:
+    with open_text(path) as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
@@ -124,11 +123,6 @@ def read_qa_examples(path: str | os.PathLike) -> list[QAExample]:
     suffixes = [suffix.lower() for suffix in Path(path).suffixes if suffix.lower() not in (".gz", ".bz2")]
     return read_qa_jsonl(path) if suffixes and suffixes[-1] in (".jsonl", ".ndjson") else read_squad(path)
 
-
-def _existing(path: Path) -> Path:
-    if not path.is_file():
-        raise FileNotFoundError(f"No data file at {path}; check the path.")
-    return path
 
 
 def _line_of(raw: str, question_id: Any) -> int | None:

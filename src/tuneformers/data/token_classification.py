@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
+from ..constants import IGNORE_INDEX
 from ..utils import require
-from .datasets import _open_text
-from .errors import DataFormatError
+from .errors import DataFormatError, open_text
 
 __all__ = [
     "TokenExample",
@@ -44,7 +44,6 @@ __all__ = [
     "entities_with_offsets",
 ]
 
-IGNORE_INDEX = -100
 CONLL_SUFFIXES = (".conll", ".conllu", ".iob", ".iob2", ".bio", ".bilou", ".txt", ".tsv")
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
 _BILOU_TO_IOBES = {"L": "E", "U": "S"}
@@ -78,7 +77,7 @@ def read_conll(path: str | os.PathLike, tag_column: int = -1) -> list[TokenExamp
                                          first_line))
         words.clear(), tags.clear()
 
-    with _open_text(_existing(path)) as handle:
+    with open_text(path) as handle:
         for number, line in enumerate(handle, start=1):
             fields = line.split()
             if not fields:
@@ -112,7 +111,7 @@ def read_token_jsonl(path: str | os.PathLike, tokens_key: str = "tokens", tags_k
     ``tags`` or ``ner_tags``, whichever is present; integer tags are looked up in ``label_names``."""
     path = Path(path)
     examples = []
-    with _open_text(_existing(path)) as handle:
+    with open_text(path) as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
@@ -140,11 +139,6 @@ def read_token_examples(path: str | os.PathLike, **kwargs: Any) -> list[TokenExa
         return read_token_jsonl(path, **kwargs)
     return read_conll(path, **kwargs)
 
-
-def _existing(path: Path) -> Path:
-    if not path.is_file():
-        raise FileNotFoundError(f"No data file at {path}; check the path.")
-    return path
 
 
 def _tag_names(values: Any, label_names: Sequence[str] | None, path: Path, line: int) -> tuple[str, ...]:

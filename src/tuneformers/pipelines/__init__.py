@@ -13,10 +13,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from ..configuration_utils import unknown_keyword_message
 from ..models.auto.modeling_auto import (AutoModel, AutoModelForMaskedLM, AutoModelForQuestionAnswering,
                                          AutoModelForSequenceClassification, AutoModelForTokenClassification)
 from ..models.auto.tokenization_auto import AutoTokenizer
+from ..typed_dataclass import did_you_mean
 from .base import Pipeline
 from .feature_extraction import FeatureExtractionPipeline
 from .fill_mask import FillMaskPipeline
@@ -43,7 +43,7 @@ def pipeline(task: str, model: Any = None, tokenizer: Any = None, device: Any = 
     task = TASK_ALIASES.get(task, task)
     if task not in SUPPORTED_TASKS:
         known = sorted([*SUPPORTED_TASKS, *TASK_ALIASES])
-        raise KeyError(f"{unknown_keyword_message(task, known, 'pipeline task')} Supported tasks: {', '.join(known)}.")
+        raise KeyError(f"Unknown pipeline task {task!r}.{did_you_mean(task, known)} Supported tasks: {', '.join(known)}.")
     pipeline_class, auto_class = SUPPORTED_TASKS[task]
     if model is None:
         raise ValueError(f"pipeline({task!r}) needs model=...: a fine-tuned folder, a hub name such as "
