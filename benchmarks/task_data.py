@@ -8,8 +8,8 @@ from the text and its tags:
 * names (token classification, IOB2): each maximal run of NNP / NNPS tokens is one NAME entity;
   the POS tags themselves are a second task (``--tag_column 1``).
 * cloze QA (SQuAD v1.1 JSON): the context is 5 consecutive sentences; the question is the next
-  sentence with one of its names replaced by "which name"; the answer is that name's first
-  occurrence in the context (questions are kept only when the name occurs there).
+  sentence (at most 40 tokens) with its first name that also occurs in the context replaced by
+  "which name"; the answer is that name's first occurrence in the context.
 * next sentence (SWAG CSV): the context is a sentence, the choices are the sentence that follows it
   and 3 sentences drawn at random from at least 50 lines away; the label is where the true one landed.
 
@@ -91,6 +91,8 @@ def cloze_questions(sentences: list[list[tuple[str, str]]], prefix: str, window:
         context, _ = detokenize([w for s in sentences[start:start + window] for w, _ in s])
         following = sentences[start + window]
         words = [w for w, _ in following]
+        if len(words) > 40:  # a long question would leave too little of the window for the context
+            continue
         for first, last in name_spans(following):
             name = " ".join(words[first:last + 1])
             match = re.search(rf"(?<!\w){re.escape(name)}(?!\w)", context)
