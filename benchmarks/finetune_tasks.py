@@ -6,6 +6,19 @@ simple baselines. Prints (and writes to OUT_DIR/summary.json) the held-out figur
 
 The data come from benchmarks/task_data.py (see its docstring for how the labels are derived).
 Sizes are small so that each run takes minutes on a 2-core CPU.
+
+Measured (2026-12-02, one thread of a shared, heavily loaded 2-core CPU; held-out = the last 20 % of OANC):
+
+* names (IOB2 NAME entities from NNP/NNPS runs), 1,500 training sentences, 2 epochs (385 s), 400 held out:
+  entity F1 0.800 (P 0.815, R 0.785), token accuracy 0.970. Baselines: every word O: F1 0.000
+  (accuracy 0.889); each word's most frequent training tag: F1 0.581 (0.941); capitalised runs not
+  starting the sentence: F1 0.803 (0.966) -- a cue the uncased model never sees.
+  Our token-classification pipeline on this model vs HF 5.23's, 60 held-out sentences x 5 aggregation
+  strategies: the same 765 entities (labels, character spans, words), scores within 9.6e-7.
+* cloze QA (SQuAD v1.1 format), 700 training questions, 2 epochs (848 s), max_length 192, stride 64,
+  250 held out: exact match 29.2, F1 31.8. Baselines: the context's most frequent capitalised run:
+  EM 15.2, F1 15.8; its last capitalised run: EM 11.6, F1 14.9.
+* next sentence (SWAG format, 4 choices): see MC_RESULT below.
 """
 
 from __future__ import annotations
@@ -31,7 +44,7 @@ RUNS = {
                "--max_length", "192", "--doc_stride", "64", "--per_device_train_batch_size", "16",
                "--learning_rate", "1e-4"]),
     "next_sentence": ("next_sentence_train.csv", "next_sentence_dev.csv",
-                      ["--max_train_samples", "600", "--max_eval_samples", "300", "--num_train_epochs", "1",
+                      ["--max_train_samples", "1000", "--max_eval_samples", "300", "--num_train_epochs", "2",
                        "--max_length", "64", "--per_device_train_batch_size", "8", "--learning_rate", "5e-5"]),
 }
 CAPITALISED_RUN = re.compile(r"(?<![\w-])[A-Z][\w'.&-]*(?: [A-Z][\w'.&-]*)*")
