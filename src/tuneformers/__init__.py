@@ -40,6 +40,12 @@ _LAZY_IMPORTS: dict[str, list[str]] = {
     "trainer.training_args": ["TrainingArguments"],
     "trainer_utils": ["EvalPrediction", "PredictionOutput", "TrainOutput", "get_last_checkpoint", "is_main_process"],
     "constants": ["CONFIG_NAME", "WEIGHTS_NAME", "SAFE_WEIGHTS_NAME", "TF_WEIGHTS_NAME"],
+    "data.errors": ["DataFormatError"],
+    "data.token_classification": ["TokenExample", "read_token_examples", "tokenize_and_align_labels", "entity_metrics"],
+    "data.question_answering": ["QAExample", "read_qa_examples", "prepare_train_features",
+                                "prepare_validation_features", "postprocess_qa_predictions", "squad_metrics"],
+    "data.multiple_choice": ["ChoiceExample", "read_multiple_choice", "prepare_multiple_choice_features",
+                             "DataCollatorForMultipleChoice"],
     # PyTorch layer
     "modeling_outputs": [
         "ModelOutput",
@@ -92,6 +98,7 @@ _LAZY_IMPORTS: dict[str, list[str]] = {
     "trainer.mlm_metrics": ["compute_mlm_metrics", "mlm_logits_for_metrics"],
     "trainer.callbacks": ["TrainerCallback", "TrainerState", "TrainerControl", "EarlyStoppingCallback"],
     "trainer.utils": ["set_seed"],
+    "pipelines": ["pipeline"],
     # TensorFlow layer
     "models.bert.modeling_tf_bert": [
         "TFBertModel",

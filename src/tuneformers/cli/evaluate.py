@@ -9,6 +9,7 @@ from typing import Any
 
 from ..data.metrics import majority_accuracy, task_metrics
 from ..data.readers import read_examples
+from . import tasks
 from .common import CLIError, check_model_folder, format_table, write_json
 
 
@@ -21,6 +22,7 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> argpa
                     "or MSE and correlations (regression).",
         epilog="Example: tuneformers evaluate outputs/rotten_tomatoes test.csv --output test_metrics.json")
     add_model_arguments(parser)
+    tasks.add_inference_arguments(parser)
     parser.add_argument("--label_column", default="label", help="column with the label (default: label)")
     parser.add_argument("--output", default=None, help="also write the metrics to this JSON file")
     parser.set_defaults(run=run)
@@ -28,6 +30,9 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> argpa
 
 
 def run(args: argparse.Namespace) -> int:
+    task = tasks.inference_task(args)
+    if task is not None:
+        return tasks.run_evaluate(args, task)
     from .inference import Scorer
 
     if args.batch_size < 1 or args.max_length < 1:

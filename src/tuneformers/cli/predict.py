@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..data.readers import RecordReader, check_data_file, data_format, example_from_record
+from . import tasks
 from .common import CLIError, check_model_folder
 
 COLUMN_FLAGS = ("--text_column", "--text_pair_column", "--label_column")
@@ -31,6 +32,7 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> argpa
                     "add prediction instead.",
         epilog="Example: tuneformers predict outputs/rotten_tomatoes reviews.csv --output predictions.csv")
     add_model_arguments(parser)
+    tasks.add_inference_arguments(parser)
     parser.add_argument("--output", default=None,
                         help="predictions file, .csv, .tsv or .jsonl (default: predictions.<input format> here)")
     parser.set_defaults(run=run)
@@ -38,6 +40,9 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> argpa
 
 
 def run(args: argparse.Namespace) -> int:
+    task = tasks.inference_task(args)
+    if task is not None:
+        return tasks.run_predict(args, task)
     if args.batch_size < 1 or args.max_length < 1:
         raise CLIError("--batch_size and --max_length must be positive numbers.")
     source = check_data_file(args.file, "file")

@@ -25,6 +25,7 @@ from ..typed_dataclass import add_dataclass_arguments, dataclass_from_namespace,
 from ..data.labels import TASKS, LabelSpec
 from ..data.metrics import majority_accuracy, task_metrics
 from ..data.readers import TextExample, read_examples
+from . import tasks
 from .common import CLIError, check_model_folder, format_table, load_model, load_tokenizer, write_json
 
 DATASETS = ("rotten_tomatoes", "lee_similarity")
@@ -73,9 +74,10 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> argpa
     group.add_argument("--text_column", default="text", help="Column with the text (default: text).")
     group.add_argument("--text_pair_column", default=None, help="Column with the second text of a pair (default: none).")
     group.add_argument("--label_column", default="label", help="Column with the label (default: label).")
-    group.add_argument("--task", choices=("auto",) + TASKS, default="auto",
-                       help="auto: regression when all labels are numbers and some are fractional, else "
-                            "classification (default: auto).")
+    group.add_argument("--task", choices=("auto",) + TASKS + tasks.TASK_NAMES, default="auto",
+                       help="auto: token-classification, question-answering or multiple-choice when the train file "
+                            "is of that kind (CoNLL / SQuAD / SWAG), else regression when all labels are numbers and "
+                            "some are fractional, else classification (default: auto).")
     group.add_argument("--max_length", type=int, default=128, help="Truncate inputs to this many tokens (default: 128).")
     group.add_argument("--max_train_samples", type=int, default=None,
                        help="Use at most this many training examples (default: 3000 for rotten_tomatoes, all otherwise).")
@@ -87,6 +89,7 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> argpa
                        help="JSON or YAML file of flag values (names without --); flags given explicitly win.")
     group.add_argument("--no_plot", action="store_true", help=f"Do not write {PLOT_NAME}.")
     add_dataclass_arguments(parser, TrainingArguments)
+    tasks.add_train_arguments(parser)
     set_defaults(parser, TRAIN_DEFAULTS)
     parser.set_defaults(run=run, command_parser=parser)
     return parser
@@ -239,6 +242,9 @@ def encode(tokenizer: Any, examples: list[TextExample], spec: LabelSpec, max_len
 
 
 def run(args: argparse.Namespace) -> int:
+    task = tasks.resolve_train_task(args)
+    if task is not None:
+        return tasks.run_train(args, task)
     started = time.perf_counter()
     if args.max_length < 1:
         raise CLIError(f"--max_length must be a positive number, got {args.max_length}.")
