@@ -10,7 +10,7 @@ from itertools import chain
 import numpy as np
 import pytest
 
-from tuneformers.data.errors import DataFormatError
+from tuneformers.data.readers import DataFormatError
 from tuneformers.data.multiple_choice import (ChoiceExample, DataCollatorForMultipleChoice, choose,
                                               multiple_choice_accuracy, prepare_multiple_choice_features,
                                               read_multiple_choice)

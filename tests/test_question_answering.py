@@ -12,7 +12,7 @@ import string
 import numpy as np
 import pytest
 
-from tuneformers.data.errors import DataFormatError
+from tuneformers.data.readers import DataFormatError
 from tuneformers.data.question_answering import (QAExample, exact_match_score, f1_score, normalize_answer,
                                                  postprocess_qa_predictions, prepare_train_features,
                                                  prepare_validation_features, read_qa_examples, read_qa_jsonl,

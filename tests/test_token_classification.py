@@ -9,7 +9,7 @@ import random
 import numpy as np
 import pytest
 
-from tuneformers.data.errors import DataFormatError
+from tuneformers.data.readers import DataFormatError
 from tuneformers.data.token_classification import (TokenExample, align_labels_with_words, begin_to_inside,
                                                    check_labels, entities_with_offsets, entity_metrics, get_entities,
                                                    label_list_from, read_conll, read_token_examples, read_token_jsonl,

@@ -22,7 +22,7 @@ class _Task:
         self.args = args
 
     def read(self, path: str, flag: str) -> list:
-        from ..data.errors import DataFormatError
+        from ..data.readers import DataFormatError
 
         if not Path(path).is_file():
             raise CLIError(f"{flag} {path}: no such file. Check the path (relative paths start at {Path.cwd()}).")
@@ -80,7 +80,7 @@ class TokenClassificationTask(_Task):
         self.label_list = [model.config.id2label[i] for i in range(model.config.num_labels)]
 
     def features(self, tokenizer: Any, examples: list, train: bool) -> list[dict]:
-        from ..data.errors import DataFormatError
+        from ..data.readers import DataFormatError
         from ..data.token_classification import tokenize_and_align_labels
 
         labelled = all(example.tags is not None for example in examples)

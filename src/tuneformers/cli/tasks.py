@@ -69,7 +69,7 @@ def detect_task(path: str | Path) -> str | None:
         return "question-answering"
     if kind not in (".jsonl", ".ndjson", ".csv", ".tsv") or not path.is_file():
         return None
-    from ..data.errors import open_text
+    from ..data.readers import open_text
 
     with open_text(path) as handle:
         first = next((line for line in handle if line.strip()), "")

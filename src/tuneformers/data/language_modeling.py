@@ -16,10 +16,7 @@ Examples are dicts ``{"input_ids": [...]}`` for ``DataCollatorForLanguageModelin
 
 from __future__ import annotations
 
-import bz2
-import gzip
 import hashlib
-import io
 import itertools
 import json
 import os
@@ -28,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from .readers import format_suffix, open_text
 
 __all__ = ["read_texts", "group_texts", "TextDataset", "LineByLineTextDataset", "TEXT_SUFFIXES"]
 
@@ -39,19 +38,8 @@ _CACHE_VERSION = 1
 # ---------------------------------------------------------------------------------------- reading
 
 
-def _open(path: Path) -> io.TextIOBase:
-    suffix = path.suffix.lower()
-    opener = {".gz": gzip.open, ".bz2": bz2.open}.get(suffix)
-    if opener is not None:
-        return opener(path, "rt", encoding="utf-8")
-    return open(path, encoding="utf-8-sig")
-
-
 def _kind(path: Path) -> str:
-    suffixes = [suffix.lower() for suffix in path.suffixes]
-    if suffixes and suffixes[-1] in (".gz", ".bz2"):
-        suffixes = suffixes[:-1]
-    kind = suffixes[-1] if suffixes else ""
+    kind = format_suffix(path)
     if kind not in TEXT_SUFFIXES:
         raise ValueError(f"Cannot read {path} as text: use a .txt file (one text per line) or a .jsonl file "
                          "(one JSON object per line), optionally .gz or .bz2 compressed.")
@@ -70,7 +58,7 @@ def read_texts(path: str | os.PathLike, text_column: str = "text") -> Iterator[s
     jsonl = _kind(path) == "jsonl"
     number = 0
     try:
-        with _open(path) as handle:
+        with open_text(path) as handle:
             for number, line in enumerate(handle, start=1):
                 if not line.strip():
                     continue

@@ -28,7 +28,7 @@ import numpy as np
 
 from ..batch_encoding import check_tensor_type, numpy_to_tensors
 from .data_collator import DataCollator, _pad
-from .errors import DataFormatError, open_text
+from .readers import DataFormatError, open_text
 
 __all__ = [
     "ChoiceExample",

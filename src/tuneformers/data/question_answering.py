@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import DataFormatError, open_text
+from .readers import DataFormatError, open_text
 
 __all__ = [
     "QAExample",

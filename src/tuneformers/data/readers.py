@@ -40,6 +40,40 @@ class MissingColumnError(DataError, KeyError):
     pass
 
 
+class DataFormatError(DataError):
+    """A data file that cannot be read as the task expects: ``path``, ``line`` and what was wrong.
+
+    ``line`` is the 1-based line number (for JSONL the record's line); None when the problem is the
+    file as a whole.
+    """
+
+    def __init__(self, path: str | os.PathLike | None, line: int | None, problem: str):
+        self.path, self.line, self.problem = (str(path) if path is not None else None), line, problem
+        where = self.path or "<data>"
+        if line is not None:
+            where += f", line {line}"
+        super().__init__(f"{where}: {problem}")
+
+
+def format_suffix(path: str | os.PathLike) -> str:
+    """The suffix naming a file's format, looking through a .gz or .bz2 one: 'data.jsonl.gz' -> '.jsonl'."""
+    suffixes = [suffix.lower() for suffix in Path(path).suffixes]
+    if suffixes and suffixes[-1] in (".gz", ".bz2"):
+        suffixes = suffixes[:-1]
+    return suffixes[-1] if suffixes else ""
+
+
+def open_text(path: str | os.PathLike) -> io.TextIOWrapper:
+    """A data file as UTF-8 text (a BOM is skipped; .gz and .bz2 are decompressed); FileNotFoundError names it."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataFileNotFoundError(f"No data file at {path}; check the path.")
+    opener = {".gz": gzip.open, ".bz2": bz2.open}.get(path.suffix.lower())
+    if opener is not None:
+        return opener(path, "rt", encoding="utf-8-sig", newline="")
+    return open(path, encoding="utf-8-sig", newline="")
+
+
 @dataclasses.dataclass(frozen=True)
 class TextExample:
     """One text (or text pair) and its label (``None`` when unlabelled)."""
@@ -51,10 +85,7 @@ class TextExample:
 
 def data_format(path: Path) -> str:
     """csv, tsv or jsonl, from the file name (a .gz or .bz2 suffix is looked through)."""
-    suffixes = [suffix.lower() for suffix in Path(path).suffixes]
-    if suffixes and suffixes[-1] in (".gz", ".bz2"):
-        suffixes = suffixes[:-1]
-    kind = suffixes[-1].lstrip(".") if suffixes else ""
+    kind = format_suffix(path).lstrip(".")
     if kind == "ndjson":
         return "jsonl"
     if kind not in FORMATS:

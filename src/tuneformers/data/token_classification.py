@@ -25,7 +25,7 @@ import numpy as np
 
 from ..constants import IGNORE_INDEX
 from ..utils import require
-from .errors import DataFormatError, open_text
+from .readers import DataFormatError, open_text
 
 __all__ = [
     "TokenExample",
