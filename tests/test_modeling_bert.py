@@ -152,17 +152,6 @@ def test_outputs_index_and_attribute_access(tiny_bert_kwargs):
     assert isinstance(as_tuple, tuple) and torch.equal(as_tuple[0], without_labels.logits)
 
 
-def test_golden_value_without_oracle(tiny_bert_kwargs):
-    """A fixed-seed figure so the forward pass stays pinned even where HF is not installed."""
-    torch.manual_seed(0)
-    model = BertModel(BertConfig(**tiny_bert_kwargs)).eval()
-    with torch.no_grad():
-        out = model(**make_inputs())
-    assert out.last_hidden_state.shape == (3, 7, 32)
-    torch.testing.assert_close(out.last_hidden_state.sum().item(), 0.0, atol=1e-3, rtol=0)  # LayerNorm output
-    torch.testing.assert_close(out.pooler_output[0, :3], torch.tensor([-0.139119, -0.033253, -0.090906]), atol=1e-4, rtol=0)
-
-
 def test_padding_positions_are_zero_and_never_answers(tiny_bert_kwargs):
     model = BertForQuestionAnswering(BertConfig(**tiny_bert_kwargs)).eval()
     inputs = make_inputs()

@@ -143,7 +143,7 @@ def test_reads_tf_model_h5_as_hf_4x_wrote_it(tiny_bert_kwargs, tmp_path):
                 group.create_dataset(name, data=array.T if name.endswith("kernel:0") else array)
     read = read_tf_h5_weights(path)
     assert set(read) == {name.removesuffix(":0") for name in names.values()}
-    for pt_name, array in load_tf_weights_into_pt_state_dict(tmp_path).items():
+    for pt_name, array in load_tf_weights_into_pt_state_dict(tmp_path, "bert").items():
         np.testing.assert_array_equal(array, state_dict[pt_name])
 
 

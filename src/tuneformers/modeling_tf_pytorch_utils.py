@@ -192,7 +192,7 @@ def tf_weights_to_pt(tf_weights: dict[str, np.ndarray], model_type: str) -> dict
     return converted
 
 
-def load_tf_weights_into_pt_state_dict(folder: str | os.PathLike) -> dict[str, np.ndarray]:
+def load_tf_weights_into_pt_state_dict(folder: str | os.PathLike, model_type: str | None = None) -> dict[str, np.ndarray]:
     """The ``tf_model.h5`` of a model folder as a PyTorch state dict of numpy arrays (needs h5py, not TF).
 
     Names are those of the PyTorch head classes (``bert.embeddings...``, ``classifier.weight``,
@@ -206,7 +206,12 @@ def load_tf_weights_into_pt_state_dict(folder: str | os.PathLike) -> dict[str, n
             f"from_tf=True needs {TF_WEIGHTS_NAME} in {folder}, but there is none. "
             "Save the model with a TF model's save_pretrained(), or drop from_tf=True to load PyTorch weights."
         )
-    model_type = json.loads((Path(folder) / CONFIG_NAME).read_text(encoding="utf-8")).get("model_type", "")
+    if model_type is None:  # the family whose name map applies, from the folder's config
+        config_file = Path(folder) / CONFIG_NAME
+        if not config_file.is_file():
+            raise FileNotFoundError(f"{folder} has no {CONFIG_NAME}, so the model family of {TF_WEIGHTS_NAME} is unknown; "
+                                    "pass model_type=... or save the config beside the weights.")
+        model_type = json.loads(config_file.read_text(encoding="utf-8")).get("model_type", "")
     return tf_weights_to_pt(read_tf_h5_weights(path), model_type)
 
 

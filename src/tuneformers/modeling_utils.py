@@ -174,7 +174,7 @@ class PreTrainedModel(nn.Module):
         elif kwargs:
             config = copy.deepcopy(config)
             config.update(**kwargs)
-        state_dict = load_state_dict(folder, from_tf=from_tf)
+        state_dict = load_state_dict(folder, from_tf=from_tf, model_type=config.model_type)
 
         with _no_weight_init(), torch.device("meta"):
             model = cls(config)
@@ -246,12 +246,12 @@ class PreTrainedModel(nn.Module):
 # ---- checkpoint files -------------------------------------------------------------------------
 
 
-def load_state_dict(folder: Path, from_tf: bool = False) -> dict[str, torch.Tensor]:
+def load_state_dict(folder: Path, from_tf: bool = False, model_type: str | None = None) -> dict[str, torch.Tensor]:
     """Read the weights of an HF-format folder, whichever of the known layouts it uses."""
     if from_tf:
         from .modeling_tf_pytorch_utils import load_tf_weights_into_pt_state_dict
 
-        return {key: torch.from_numpy(array) for key, array in load_tf_weights_into_pt_state_dict(folder).items()}
+        return {key: torch.from_numpy(array) for key, array in load_tf_weights_into_pt_state_dict(folder, model_type).items()}
     if (folder / SAFE_WEIGHTS_NAME).is_file():
         return _load_safetensors(folder / SAFE_WEIGHTS_NAME)
     if (folder / SAFE_WEIGHTS_INDEX_NAME).is_file():
