@@ -153,6 +153,22 @@ _LAZY_IMPORTS: dict[str, list[str]] = {
         "TFBertForMaskedLM",
         "TFBertForMultipleChoice",
     ],
+    "models.roberta.modeling_tf_roberta": [
+        "TFRobertaModel",
+        "TFRobertaForSequenceClassification",
+        "TFRobertaForTokenClassification",
+        "TFRobertaForQuestionAnswering",
+        "TFRobertaForMaskedLM",
+        "TFRobertaForMultipleChoice",
+    ],
+    "models.distilbert.modeling_tf_distilbert": [
+        "TFDistilBertModel",
+        "TFDistilBertForSequenceClassification",
+        "TFDistilBertForTokenClassification",
+        "TFDistilBertForQuestionAnswering",
+        "TFDistilBertForMaskedLM",
+        "TFDistilBertForMultipleChoice",
+    ],
     "optimization_tf": ["create_optimizer", "AdamWeightDecay", "WarmUp"],
     "trainer_tf": ["TFTrainer", "TFTrainingArguments"],
 }

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 from typing import ClassVar
 
+import numpy as np
+
 from ...activations import check_activation
 from ...configuration_utils import PretrainedConfig
 
@@ -61,3 +63,10 @@ class DistilBertConfig(PretrainedConfig):
     @property
     def head_size(self) -> int:
         return self.dim // self.n_heads
+
+
+def sinusoidal_position_table(rows: int, dim: int) -> np.ndarray:
+    """rows D float32 table for ``sinusoidal_pos_embds``: sin at even columns, cos at odd ones, wavelengths 2 pi to
+    10000 * 2 pi (shared by the PyTorch and TF models)."""
+    angles = np.arange(rows)[:, None] / np.power(10000.0, 2 * (np.arange(dim) // 2) / dim)  # rows D
+    return np.where(np.arange(dim) % 2 == 0, np.sin(angles), np.cos(angles)).astype(np.float32)

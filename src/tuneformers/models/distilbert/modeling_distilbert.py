@@ -12,8 +12,6 @@ Shapes: B batch, T tokens, N heads, H head size, D hidden (dim), I hidden_dim, V
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
@@ -24,15 +22,7 @@ from ...modeling_layers import TokenLayout, attend, encode_real_tokens, init_enc
 from ...modeling_outputs import BaseModelOutputWithPooling
 from ..bert.modeling_bert import BertEncoder
 from . import convert_distilbert  # noqa: F401  (registers the PyTorch <-> TF weight names of DistilBERT)
-from .configuration_distilbert import DistilBertConfig
-
-
-def sinusoidal_positions(rows: int, dim: int) -> torch.Tensor:
-    """rows D table: sin at even columns, cos at odd ones, wavelengths from 2 pi to 10000 * 2 pi."""
-    position = torch.arange(rows, dtype=torch.float64).unsqueeze(1)  # rows 1
-    rates = torch.pow(10000.0, -2 * (torch.arange(dim) // 2).double() / dim)  # D
-    angles = position * rates  # rows D
-    return torch.where(torch.arange(dim) % 2 == 0, angles.sin(), angles.cos()).float()
+from .configuration_distilbert import DistilBertConfig, sinusoidal_position_table
 
 
 class SinusoidalPositions(nn.Embedding):
@@ -134,7 +124,7 @@ class DistilBertPreTrainedModel(EncoderPreTrainedModel):
     def _init_weights(self, module: nn.Module) -> None:
         init_encoder_weights(module, self.config.initializer_range)
         if isinstance(module, SinusoidalPositions):
-            module.weight.data.copy_(sinusoidal_positions(*module.weight.shape))
+            module.weight.data.copy_(torch.from_numpy(sinusoidal_position_table(*module.weight.shape)))
 
 
 class DistilBertModel(DistilBertPreTrainedModel):
