@@ -169,3 +169,18 @@ def init_encoder_weights(module: nn.Module, std: float, extra: Callable[[nn.Modu
             module.bias.zero_()
     elif extra is not None:
         extra(module)
+
+
+# ---- running an encoder on the real tokens ---------------------------------------------------------
+
+
+def encode_real_tokens(encoder: nn.Module, embeddings: torch.Tensor, attention_mask: torch.Tensor | None,
+                       output_attentions: bool, output_hidden_states: bool):
+    """B T D embeddings -> (B T D last hidden state, hidden states, attentions), the encoder's layers running on the
+    n real tokens only. ``encoder(tokens, layout, attention_bias, output_attentions, output_hidden_states)`` is
+    BERT's encoder interface (models/bert/modeling_bert.py ``BertEncoder``)."""
+    layout = TokenLayout.from_mask(attention_mask, *embeddings.shape[:2])
+    attention_bias = attention_bias_from_mask(attention_mask, layout, embeddings.dtype)
+    tokens, hidden_states, attentions = encoder(layout.unpad(embeddings), layout, attention_bias, output_attentions,
+                                                output_hidden_states)
+    return layout.pad(tokens), hidden_states, attentions

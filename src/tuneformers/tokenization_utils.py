@@ -28,7 +28,7 @@ from .utils import atomic_write_text, get_logger
 
 logger = get_logger(__name__)
 
-SPECIAL_TOKEN_NAMES = ("unk_token", "sep_token", "pad_token", "cls_token", "mask_token")
+SPECIAL_TOKEN_NAMES = ("bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token")
 PADDING_STRATEGIES = ("longest", "max_length", "do_not_pad")
 VERY_LARGE_LENGTH = int(1e30)
 
@@ -53,6 +53,8 @@ class PreTrainedTokenizerBase:
         pad_token: str | None = "[PAD]",
         cls_token: str | None = "[CLS]",
         mask_token: str | None = "[MASK]",
+        bos_token: str | None = None,
+        eos_token: str | None = None,
         model_max_length: int | None = None,
         padding_side: str = "right",
         truncation_side: str = "right",
@@ -63,6 +65,7 @@ class PreTrainedTokenizerBase:
                 raise ValueError(f"{name}={value!r} must be 'right' or 'left'.")
         self.unk_token, self.sep_token, self.pad_token = unk_token, sep_token, pad_token
         self.cls_token, self.mask_token = cls_token, mask_token
+        self.bos_token, self.eos_token = bos_token, eos_token  # sequence start / end (RoBERTa-style vocabularies)
         self.model_max_length = model_max_length if model_max_length is not None else VERY_LARGE_LENGTH
         self.padding_side = padding_side
         self.truncation_side = truncation_side
@@ -115,6 +118,14 @@ class PreTrainedTokenizerBase:
 
     def _token_id(self, token: str | None) -> int | None:
         return None if token is None else self.convert_tokens_to_ids(token)
+
+    @property
+    def bos_token_id(self) -> int | None:
+        return self._token_id(self.bos_token)
+
+    @property
+    def eos_token_id(self) -> int | None:
+        return self._token_id(self.eos_token)
 
     @property
     def unk_token_id(self) -> int | None:
@@ -244,7 +255,7 @@ class PreTrainedTokenizerBase:
             for row in rows:
                 row["offset_mapping"] = self._annotations(row)["offset_mapping"]
         keep = {"input_ids"}
-        if return_token_type_ids is not False and "token_type_ids" in self.model_input_names:
+        if return_token_type_ids or (return_token_type_ids is None and "token_type_ids" in self.model_input_names):
             keep.add("token_type_ids")
         if return_attention_mask is not False:
             keep.add("attention_mask")

@@ -14,6 +14,11 @@ from ...hub import resolve_model_dir, split_hub_kwargs
 # model_type -> (module under tuneformers.models, config class name)
 CONFIG_MAPPING_NAMES: dict[str, tuple[str, str]] = {
     "bert": ("bert.configuration_bert", "BertConfig"),
+    "roberta": ("roberta.configuration_roberta", "RobertaConfig"),
+    "xlm-roberta": ("xlm_roberta.configuration_xlm_roberta", "XLMRobertaConfig"),
+    "camembert": ("camembert.configuration_camembert", "CamembertConfig"),
+    "distilbert": ("distilbert.configuration_distilbert", "DistilBertConfig"),
+    "electra": ("electra.configuration_electra", "ElectraConfig"),
 }
 
 

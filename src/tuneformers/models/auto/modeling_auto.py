@@ -13,12 +13,54 @@ from .configuration_auto import AutoConfig
 
 # task -> model_type -> (module under tuneformers.models, class name)
 MODEL_MAPPING_NAMES: dict[str, dict[str, tuple[str, str]]] = {
-    "base": {"bert": ("bert.modeling_bert", "BertModel")},
-    "sequence-classification": {"bert": ("bert.modeling_bert", "BertForSequenceClassification")},
-    "token-classification": {"bert": ("bert.modeling_bert", "BertForTokenClassification")},
-    "question-answering": {"bert": ("bert.modeling_bert", "BertForQuestionAnswering")},
-    "masked-lm": {"bert": ("bert.modeling_bert", "BertForMaskedLM")},
-    "multiple-choice": {"bert": ("bert.modeling_bert", "BertForMultipleChoice")},
+    "base": {
+        "bert": ("bert.modeling_bert", "BertModel"),
+        "roberta": ("roberta.modeling_roberta", "RobertaModel"),
+        "xlm-roberta": ("xlm_roberta.modeling_xlm_roberta", "XLMRobertaModel"),
+        "camembert": ("camembert.modeling_camembert", "CamembertModel"),
+        "distilbert": ("distilbert.modeling_distilbert", "DistilBertModel"),
+        "electra": ("electra.modeling_electra", "ElectraModel"),
+    },
+    "sequence-classification": {
+        "bert": ("bert.modeling_bert", "BertForSequenceClassification"),
+        "roberta": ("roberta.modeling_roberta", "RobertaForSequenceClassification"),
+        "xlm-roberta": ("xlm_roberta.modeling_xlm_roberta", "XLMRobertaForSequenceClassification"),
+        "camembert": ("camembert.modeling_camembert", "CamembertForSequenceClassification"),
+        "distilbert": ("distilbert.modeling_distilbert", "DistilBertForSequenceClassification"),
+        "electra": ("electra.modeling_electra", "ElectraForSequenceClassification"),
+    },
+    "token-classification": {
+        "bert": ("bert.modeling_bert", "BertForTokenClassification"),
+        "roberta": ("roberta.modeling_roberta", "RobertaForTokenClassification"),
+        "xlm-roberta": ("xlm_roberta.modeling_xlm_roberta", "XLMRobertaForTokenClassification"),
+        "camembert": ("camembert.modeling_camembert", "CamembertForTokenClassification"),
+        "distilbert": ("distilbert.modeling_distilbert", "DistilBertForTokenClassification"),
+        "electra": ("electra.modeling_electra", "ElectraForTokenClassification"),
+    },
+    "question-answering": {
+        "bert": ("bert.modeling_bert", "BertForQuestionAnswering"),
+        "roberta": ("roberta.modeling_roberta", "RobertaForQuestionAnswering"),
+        "xlm-roberta": ("xlm_roberta.modeling_xlm_roberta", "XLMRobertaForQuestionAnswering"),
+        "camembert": ("camembert.modeling_camembert", "CamembertForQuestionAnswering"),
+        "distilbert": ("distilbert.modeling_distilbert", "DistilBertForQuestionAnswering"),
+        "electra": ("electra.modeling_electra", "ElectraForQuestionAnswering"),
+    },
+    "masked-lm": {
+        "bert": ("bert.modeling_bert", "BertForMaskedLM"),
+        "roberta": ("roberta.modeling_roberta", "RobertaForMaskedLM"),
+        "xlm-roberta": ("xlm_roberta.modeling_xlm_roberta", "XLMRobertaForMaskedLM"),
+        "camembert": ("camembert.modeling_camembert", "CamembertForMaskedLM"),
+        "distilbert": ("distilbert.modeling_distilbert", "DistilBertForMaskedLM"),
+        "electra": ("electra.modeling_electra", "ElectraForMaskedLM"),
+    },
+    "multiple-choice": {
+        "bert": ("bert.modeling_bert", "BertForMultipleChoice"),
+        "roberta": ("roberta.modeling_roberta", "RobertaForMultipleChoice"),
+        "xlm-roberta": ("xlm_roberta.modeling_xlm_roberta", "XLMRobertaForMultipleChoice"),
+        "camembert": ("camembert.modeling_camembert", "CamembertForMultipleChoice"),
+        "distilbert": ("distilbert.modeling_distilbert", "DistilBertForMultipleChoice"),
+        "electra": ("electra.modeling_electra", "ElectraForMultipleChoice"),
+    },
 }
 
 

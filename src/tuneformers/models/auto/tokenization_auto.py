@@ -14,8 +14,21 @@ from ...tokenization_utils import PreTrainedTokenizerBase
 # model_type or tokenizer class name -> (slow, fast) as (module under tuneformers.models, class name)
 TOKENIZER_MAPPING_NAMES: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
     "bert": (("bert.tokenization_bert", "BertTokenizer"), ("bert.tokenization_bert_fast", "BertTokenizerFast")),
+    "roberta": (("roberta.tokenization_roberta", "RobertaTokenizer"), ("roberta.tokenization_roberta", "RobertaTokenizerFast")),
+    "xlm-roberta": (("xlm_roberta.tokenization_xlm_roberta", "XLMRobertaTokenizer"),
+                    ("xlm_roberta.tokenization_xlm_roberta", "XLMRobertaTokenizerFast")),
+    "camembert": (("camembert.tokenization_camembert", "CamembertTokenizer"),
+                  ("camembert.tokenization_camembert", "CamembertTokenizerFast")),
+    "distilbert": (("distilbert.tokenization_distilbert", "DistilBertTokenizer"),
+                   ("distilbert.tokenization_distilbert", "DistilBertTokenizerFast")),
+    "electra": (("electra.tokenization_electra", "ElectraTokenizer"), ("electra.tokenization_electra", "ElectraTokenizerFast")),
 }
 TOKENIZER_CLASS_TO_MODEL_TYPE = {"BertTokenizer": "bert", "BertTokenizerFast": "bert"}
+TOKENIZER_CLASS_TO_MODEL_TYPE["RobertaTokenizer"] = TOKENIZER_CLASS_TO_MODEL_TYPE["RobertaTokenizerFast"] = "roberta"
+TOKENIZER_CLASS_TO_MODEL_TYPE["XLMRobertaTokenizer"] = TOKENIZER_CLASS_TO_MODEL_TYPE["XLMRobertaTokenizerFast"] = "xlm-roberta"
+TOKENIZER_CLASS_TO_MODEL_TYPE["CamembertTokenizer"] = TOKENIZER_CLASS_TO_MODEL_TYPE["CamembertTokenizerFast"] = "camembert"
+TOKENIZER_CLASS_TO_MODEL_TYPE["DistilBertTokenizer"] = TOKENIZER_CLASS_TO_MODEL_TYPE["DistilBertTokenizerFast"] = "distilbert"
+TOKENIZER_CLASS_TO_MODEL_TYPE["ElectraTokenizer"] = TOKENIZER_CLASS_TO_MODEL_TYPE["ElectraTokenizerFast"] = "electra"
 
 
 def _read_json(path) -> dict:

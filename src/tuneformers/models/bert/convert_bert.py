@@ -47,7 +47,7 @@ def pt_to_tf_name(pt_name: str) -> tuple[str, bool]:
         leaf = "weight" if leaf == "gamma" else "bias"
     parent = scopes[-1] if scopes else ""
     transpose = False
-    if parent == "LayerNorm":
+    if parent == "LayerNorm" or parent.endswith("layer_norm"):  # other families: lm_head.layer_norm, sa_layer_norm
         leaf = {"weight": "gamma", "bias": "beta"}[leaf]
     elif parent == "word_embeddings":
         pass  # HF 4.x kept "weight" for the word table

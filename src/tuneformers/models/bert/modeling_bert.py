@@ -10,6 +10,7 @@ modeling_layers.py, with the attention dispatch, losses and initialisation every
 
 from __future__ import annotations
 
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -142,9 +143,12 @@ class BertLayer(nn.Module):
 
 
 class BertEncoder(nn.Module):
+    layer_class: ClassVar[type[nn.Module]] = BertLayer
+    """One block: ``(tokens n D, layout, attention_bias, output_attentions) -> (n D, probs)``; DistilBERT swaps it."""
+
     def __init__(self, config: BertConfig):
         super().__init__()
-        self.layer = nn.ModuleList(BertLayer(config) for _ in range(config.num_hidden_layers))
+        self.layer = nn.ModuleList(self.layer_class(config) for _ in range(config.num_hidden_layers))
         self.gradient_checkpointing = False
 
     def forward(self, hidden_states, layout, attention_bias, output_attentions, output_hidden_states):
@@ -189,9 +193,12 @@ class BertPreTrainedModel(PreTrainedModel):
 class BertModel(BertPreTrainedModel):
     """The BERT encoder: token ids -> contextual hidden states (B T D) and a pooled first-token vector (B D)."""
 
+    embeddings_class: ClassVar[type[nn.Module]] = BertEmbeddings
+    """What turns ids into the B T D input of the encoder; a family that differs only there (RoBERTa) swaps it."""
+
     def __init__(self, config: BertConfig, add_pooling_layer: bool = True):
         super().__init__(config)
-        self.embeddings = BertEmbeddings(config)
+        self.embeddings = self.embeddings_class(config)
         self.encoder = BertEncoder(config)
         self.pooler = BertPooler(config) if add_pooling_layer else None
         self.post_init()

@@ -200,9 +200,11 @@ class TFBertPooler(keras.layers.Layer):
 class TFBertMainLayer(keras.layers.Layer):
     """The backbone: what PyTorch calls ``BertModel``."""
 
+    embeddings_class = TFBertEmbeddings  # RoBERTa swaps in its own
+
     def __init__(self, config: BertConfig, add_pooling_layer: bool = True, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.embeddings = TFBertEmbeddings(config, name="embeddings")
+        self.embeddings = self.embeddings_class(config, name="embeddings")
         self.encoder = TFBertEncoder(config, name="encoder")
         self.pooler = TFBertPooler(config, name="pooler") if add_pooling_layer else None
 
@@ -257,6 +259,20 @@ def _masked_cross_entropy(labels: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
 class TFBertPreTrainedModel(TFPreTrainedModel):
     config_class = BertConfig
     base_model_prefix = "bert"
+    main_layer_class = TFBertMainLayer
+    """The backbone the heads build, held under ``base_model_prefix`` (another family swaps both)."""
+
+    def attach_main_layer(self, add_pooling_layer: bool = True) -> None:
+        layer = self.main_layer_class(self.config, add_pooling_layer=add_pooling_layer, name=self.base_model_prefix)
+        setattr(self, self.base_model_prefix, layer)
+
+    @property
+    def main_layer(self) -> keras.layers.Layer:
+        return getattr(self, self.base_model_prefix)
+
+    def classifier_dropout_rate(self) -> float:
+        config = self.config
+        return config.classifier_dropout if config.classifier_dropout is not None else config.hidden_dropout_prob
 
     def call(self, inputs=None, attention_mask=None, token_type_ids=None, position_ids=None, labels=None,
              start_positions=None, end_positions=None, output_hidden_states=None, output_attentions=None,
@@ -279,10 +295,10 @@ class TFBertModel(TFBertPreTrainedModel):
 
     def __init__(self, config: BertConfig, add_pooling_layer: bool = True, **kwargs: Any) -> None:
         super().__init__(config, **kwargs)
-        self.bert = TFBertMainLayer(config, add_pooling_layer=add_pooling_layer, name="bert")
+        self.attach_main_layer(add_pooling_layer)
 
     def forward(self, features, flags, training):
-        return self.bert(**features, **flags, training=training)
+        return self.main_layer(**features, **flags, training=training)
 
 
 class TFBertForSequenceClassification(TFBertPreTrainedModel):
@@ -292,14 +308,13 @@ class TFBertForSequenceClassification(TFBertPreTrainedModel):
 
     def __init__(self, config: BertConfig, **kwargs: Any) -> None:
         super().__init__(config, **kwargs)
-        self.bert = TFBertMainLayer(config, name="bert")
-        rate = config.classifier_dropout if config.classifier_dropout is not None else config.hidden_dropout_prob
-        self.dropout = keras.layers.Dropout(rate)
+        self.attach_main_layer()
+        self.dropout = keras.layers.Dropout(self.classifier_dropout_rate())
         self.classifier = _dense(config.num_labels, config, "classifier")
         self.problem_type = infer_problem_type(config.problem_type, config.num_labels)
 
     def forward(self, features, flags, training):
-        base = self.bert(**features, **flags, training=training)
+        base = self.main_layer(**features, **flags, training=training)
         logits = self.classifier(self.dropout(base.pooler_output, training=training))  # (B, L)
         return TFSequenceClassifierOutput(None, logits, base.hidden_states, base.attentions)
 
@@ -322,13 +337,12 @@ class TFBertForTokenClassification(TFBertPreTrainedModel):
 
     def __init__(self, config: BertConfig, **kwargs: Any) -> None:
         super().__init__(config, **kwargs)
-        self.bert = TFBertMainLayer(config, add_pooling_layer=False, name="bert")
-        rate = config.classifier_dropout if config.classifier_dropout is not None else config.hidden_dropout_prob
-        self.dropout = keras.layers.Dropout(rate)
+        self.attach_main_layer(add_pooling_layer=False)
+        self.dropout = keras.layers.Dropout(self.classifier_dropout_rate())
         self.classifier = _dense(config.num_labels, config, "classifier")
 
     def forward(self, features, flags, training):
-        base = self.bert(**features, **flags, training=training)
+        base = self.main_layer(**features, **flags, training=training)
         logits = self.classifier(self.dropout(base.last_hidden_state, training=training))  # (B, T, L)
         return TFTokenClassifierOutput(None, logits, base.hidden_states, base.attentions)
 
@@ -343,11 +357,11 @@ class TFBertForQuestionAnswering(TFBertPreTrainedModel):
 
     def __init__(self, config: BertConfig, **kwargs: Any) -> None:
         super().__init__(config, **kwargs)
-        self.bert = TFBertMainLayer(config, add_pooling_layer=False, name="bert")
+        self.attach_main_layer(add_pooling_layer=False)
         self.qa_outputs = _dense(2, config, "qa_outputs")
 
     def forward(self, features, flags, training):
-        base = self.bert(**features, **flags, training=training)
+        base = self.main_layer(**features, **flags, training=training)
         logits = self.qa_outputs(base.last_hidden_state)  # (B, T, 2)
         start_logits, end_logits = tf.unstack(logits, axis=-1)  # (B, T) each
         return TFQuestionAnsweringModelOutput(None, start_logits, end_logits, base.hidden_states, base.attentions)
@@ -409,11 +423,11 @@ class TFBertForMaskedLM(TFBertPreTrainedModel):
 
     def __init__(self, config: BertConfig, **kwargs: Any) -> None:
         super().__init__(config, **kwargs)
-        self.bert = TFBertMainLayer(config, add_pooling_layer=False, name="bert")
-        self.cls = TFBertOnlyMLMHead(config, self.bert.embeddings.word_embeddings, name="mlm___cls")
+        self.attach_main_layer(add_pooling_layer=False)
+        self.cls = TFBertOnlyMLMHead(config, self.main_layer.embeddings.word_embeddings, name="mlm___cls")
 
     def forward(self, features, flags, training):
-        base = self.bert(**features, **flags, training=training)
+        base = self.main_layer(**features, **flags, training=training)
         logits = self.cls(base.last_hidden_state)
         return TFMaskedLMOutput(None, logits, base.hidden_states, base.attentions)
 
@@ -428,9 +442,8 @@ class TFBertForMultipleChoice(TFBertPreTrainedModel):
 
     def __init__(self, config: BertConfig, **kwargs: Any) -> None:
         super().__init__(config, **kwargs)
-        self.bert = TFBertMainLayer(config, name="bert")
-        rate = config.classifier_dropout if config.classifier_dropout is not None else config.hidden_dropout_prob
-        self.dropout = keras.layers.Dropout(rate)
+        self.attach_main_layer()
+        self.dropout = keras.layers.Dropout(self.classifier_dropout_rate())
         self.classifier = _dense(1, config, "classifier")
 
     @property
@@ -440,7 +453,7 @@ class TFBertForMultipleChoice(TFBertPreTrainedModel):
     def forward(self, features, flags, training):
         choices = tf.shape(features["input_ids"])[1]
         flat = {key: tf.reshape(value, (-1, tf.shape(value)[-1])) for key, value in features.items()}  # (B*C, T)
-        base = self.bert(**flat, **flags, training=training)
+        base = self.main_layer(**flat, **flags, training=training)
         scores = self.classifier(self.dropout(base.pooler_output, training=training))  # (B*C, 1)
         logits = tf.reshape(scores, (-1, choices))  # (B, C)
         return TFMultipleChoiceModelOutput(None, logits, base.hidden_states, base.attentions)

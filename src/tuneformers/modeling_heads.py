@@ -1,0 +1,195 @@
+"""Task heads that every encoder family shares: the forward pass of each task, written once.
+
+A family's PreTrainedModel subclasses ``EncoderPreTrainedModel`` and says how to build its backbone; a family
+head is then a class that mixes the family's base with one of the heads below::
+
+    class RobertaForTokenClassification(RobertaPreTrainedModel, EncoderForTokenClassification):
+        pass
+
+Token classification and question answering are complete here. For sequence classification, multiple
+choice and masked LM the family's ``__init__`` adds its own modules (their names are the checkpoint's) and
+implements one method (``classify`` / ``choice_scores`` / ``lm_logits``); input handling, losses and the
+output type stay here.
+
+Shapes: B batch, T tokens, D hidden, C choices, L labels, V vocabulary.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .activations import torch_activation
+from .configuration_utils import infer_problem_type
+from .modeling_layers import choices_as_batch, sequence_classification_loss, span_logits, span_loss, token_loss
+from .modeling_outputs import (
+    BaseModelOutputWithPooling,
+    MaskedLMOutput,
+    MultipleChoiceModelOutput,
+    QuestionAnsweringModelOutput,
+    SequenceClassifierOutput,
+    TokenClassifierOutput,
+)
+from .modeling_utils import PreTrainedModel
+
+
+class EncoderPreTrainedModel(PreTrainedModel):
+    """A family's base class: builds its backbone for the heads, and says how much dropout its classifiers use."""
+
+    def build_backbone(self, add_pooling_layer: bool) -> nn.Module:
+        raise NotImplementedError(f"{type(self).__name__} must say how to build its backbone (build_backbone).")
+
+    def attach_backbone(self, add_pooling_layer: bool = False) -> None:
+        """The backbone, under the checkpoint's name for it (``roberta``, ``distilbert``, ...)."""
+        setattr(self, self.base_model_prefix, self.build_backbone(add_pooling_layer))
+
+    def classifier_dropout_rate(self) -> float:
+        config = self.config
+        return config.classifier_dropout if config.classifier_dropout is not None else config.hidden_dropout_prob
+
+    def encode(self, input_ids: torch.Tensor | None, attention_mask: torch.Tensor | None, output_attentions: bool,
+               output_hidden_states: bool, **inputs: torch.Tensor | None) -> BaseModelOutputWithPooling:
+        """Run the backbone; optional inputs that are None are not passed (a family may not take token types)."""
+        given = {name: value for name, value in inputs.items() if value is not None}
+        return self.base_model(input_ids=input_ids, attention_mask=attention_mask, output_attentions=output_attentions,
+                               output_hidden_states=output_hidden_states, **given)
+
+
+def _finish(output: Any, return_dict: bool) -> Any:
+    return output if return_dict else output.to_tuple()
+
+
+class ClassificationHead(nn.Module):
+    """First token -> dropout -> dense -> activation -> dropout -> out_proj (RoBERTa: tanh, ELECTRA: gelu)."""
+
+    def __init__(self, hidden_size: int, num_labels: int, dropout: float, activation: str):
+        super().__init__()
+        self.dense = nn.Linear(hidden_size, hidden_size)
+        self.dropout = nn.Dropout(dropout)
+        self.out_proj = nn.Linear(hidden_size, num_labels)
+        self.activation = torch_activation(activation)
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:  # B T D -> B L
+        x = self.dropout(hidden_states[:, 0])
+        return self.out_proj(self.dropout(self.activation(self.dense(x))))
+
+
+class EncoderForSequenceClassification(EncoderPreTrainedModel):
+    """One vector per text -> L logits. Loss from ``config.problem_type`` (inferred from the labels when None)."""
+
+    add_pooling_layer: ClassVar[bool] = False
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.num_labels = config.num_labels
+        self.problem_type = infer_problem_type(config.problem_type, config.num_labels)
+        self.attach_backbone(self.add_pooling_layer)
+
+    def classify(self, outputs: BaseModelOutputWithPooling) -> torch.Tensor:  # -> B L
+        raise NotImplementedError
+
+    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None,
+                inputs_embeds=None, labels=None, output_attentions=False, output_hidden_states=False,
+                return_dict=True) -> SequenceClassifierOutput | tuple:
+        outputs = self.encode(input_ids, attention_mask, output_attentions, output_hidden_states,
+                              token_type_ids=token_type_ids, position_ids=position_ids, inputs_embeds=inputs_embeds)
+        logits = self.classify(outputs)  # B L
+        loss = None if labels is None else sequence_classification_loss(logits, labels, self.problem_type)
+        return _finish(SequenceClassifierOutput(loss, logits, outputs.hidden_states, outputs.attentions), return_dict)
+
+
+class EncoderForTokenClassification(EncoderPreTrainedModel):
+    """Hidden states -> dropout -> Linear(D, L) per token; labels of -100 are ignored."""
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.num_labels = config.num_labels
+        self.attach_backbone(add_pooling_layer=False)
+        self.dropout = nn.Dropout(self.classifier_dropout_rate())
+        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
+        self.post_init()
+
+    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None,
+                inputs_embeds=None, labels=None, output_attentions=False, output_hidden_states=False,
+                return_dict=True) -> TokenClassifierOutput | tuple:
+        outputs = self.encode(input_ids, attention_mask, output_attentions, output_hidden_states,
+                              token_type_ids=token_type_ids, position_ids=position_ids, inputs_embeds=inputs_embeds)
+        logits = self.classifier(self.dropout(outputs.last_hidden_state))  # B T L
+        loss = None if labels is None else token_loss(logits, labels)
+        return _finish(TokenClassifierOutput(loss, logits, outputs.hidden_states, outputs.attentions), return_dict)
+
+
+class EncoderForQuestionAnswering(EncoderPreTrainedModel):
+    """Hidden states -> Linear(D, 2): start and end logits of the answer span (padding positions get -inf)."""
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.attach_backbone(add_pooling_layer=False)
+        self.qa_outputs = nn.Linear(config.hidden_size, 2)
+        self.dropout = nn.Dropout(self.qa_dropout()) if self.qa_dropout() is not None else nn.Identity()
+        self.post_init()
+
+    def qa_dropout(self) -> float | None:
+        """Dropout before qa_outputs (DistilBERT has one); None: none."""
+        return None
+
+    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None,
+                inputs_embeds=None, start_positions=None, end_positions=None, output_attentions=False,
+                output_hidden_states=False, return_dict=True) -> QuestionAnsweringModelOutput | tuple:
+        outputs = self.encode(input_ids, attention_mask, output_attentions, output_hidden_states,
+                              token_type_ids=token_type_ids, position_ids=position_ids, inputs_embeds=inputs_embeds)
+        logits = self.qa_outputs(self.dropout(outputs.last_hidden_state))  # B T 2
+        start_logits, end_logits = span_logits(logits, attention_mask)  # B T each
+        loss = None
+        if start_positions is not None and end_positions is not None:
+            loss = span_loss(start_logits, end_logits, start_positions, end_positions)
+        output = QuestionAnsweringModelOutput(loss, start_logits, end_logits, outputs.hidden_states, outputs.attentions)
+        return _finish(output, return_dict)
+
+
+class EncoderForMultipleChoice(EncoderPreTrainedModel):
+    """Each of C choices is encoded on its own; ``choice_scores`` gives one score per choice: B C logits."""
+
+    add_pooling_layer: ClassVar[bool] = False
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.attach_backbone(self.add_pooling_layer)
+
+    def choice_scores(self, outputs: BaseModelOutputWithPooling) -> torch.Tensor:  # -> (B*C) 1
+        raise NotImplementedError
+
+    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None,
+                inputs_embeds=None, labels=None, output_attentions=False, output_hidden_states=False,
+                return_dict=True) -> MultipleChoiceModelOutput | tuple:
+        B, C, (input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds) = choices_as_batch(
+            type(self).__name__, input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds)
+        outputs = self.encode(input_ids, attention_mask, output_attentions, output_hidden_states,
+                              token_type_ids=token_type_ids, position_ids=position_ids, inputs_embeds=inputs_embeds)
+        logits = self.choice_scores(outputs).view(B, C)  # B C
+        loss = None if labels is None else F.cross_entropy(logits, labels.view(-1))
+        return _finish(MultipleChoiceModelOutput(loss, logits, outputs.hidden_states, outputs.attentions), return_dict)
+
+
+class EncoderForMaskedLM(EncoderPreTrainedModel):
+    """Masked-token prediction over the vocabulary (B T V); labels of -100 are ignored. The family's decoder
+    shares its weight with the word embeddings (``tied_weights`` and ``tie_weights``)."""
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.attach_backbone(add_pooling_layer=False)
+
+    def lm_logits(self, hidden_states: torch.Tensor) -> torch.Tensor:  # B T D -> B T V
+        raise NotImplementedError
+
+    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None,
+                inputs_embeds=None, labels=None, output_attentions=False, output_hidden_states=False,
+                return_dict=True) -> MaskedLMOutput | tuple:
+        outputs = self.encode(input_ids, attention_mask, output_attentions, output_hidden_states,
+                              token_type_ids=token_type_ids, position_ids=position_ids, inputs_embeds=inputs_embeds)
+        logits = self.lm_logits(outputs.last_hidden_state)  # B T V
+        loss = None if labels is None else token_loss(logits, labels)
+        return _finish(MaskedLMOutput(loss, logits, outputs.hidden_states, outputs.attentions), return_dict)

@@ -1,0 +1,107 @@
+"""RoBERTa's tokenizer: byte-level BPE (vocab.json + merges.txt, or tokenizer.json) on the ``tokenizers``
+library, and the ``<s> A </s></s> B </s>`` special-token layout that XLM-RoBERTa and CamemBERT share. No torch.
+
+``RobertaTokenizer`` (the "slow" name) is the same Rust backend: a pure-Python byte-level BPE would need the
+``regex`` package for GPT-2's pre-tokenisation pattern and would only be slower, with the same ids.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, ClassVar
+
+from tokenizers import Tokenizer, decoders, pre_tokenizers, processors
+from tokenizers.models import BPE
+
+from ...constants import TOKENIZER_FILE
+from ...tokenization_utils_fast import PreTrainedTokenizerFast
+from ...truncation import Segment
+from ...utils import atomic_write_text
+
+VOCAB_JSON = "vocab.json"
+MERGES_FILE = "merges.txt"
+ROBERTA_SPECIAL_TOKENS = dict(bos_token="<s>", eos_token="</s>", sep_token="</s>", cls_token="<s>", unk_token="<unk>",
+                              pad_token="<pad>", mask_token="<mask>")
+
+
+class RobertaLayoutTokenizer(PreTrainedTokenizerFast):
+    """The special-token layout of RoBERTa, XLM-RoBERTa and CamemBERT: ``<s> A </s>`` and ``<s> A </s></s> B </s>``,
+    no token types (all zeros when asked for)."""
+
+    model_input_names: ClassVar[tuple[str, ...]] = ("input_ids", "attention_mask")
+
+    def __init__(self, tokenizer_file=None, **kwargs: Any):
+        for name, token in ROBERTA_SPECIAL_TOKENS.items():
+            kwargs.setdefault(name, token)
+        kwargs.setdefault("clean_up_tokenization_spaces", False)
+        super().__init__(tokenizer_file, **kwargs)
+
+    def build_inputs_with_special_tokens(self, ids: list[int], pair_ids: list[int] | None = None) -> list[int]:
+        if pair_ids is None:
+            return [self.cls_token_id, *ids, self.sep_token_id]
+        return [self.cls_token_id, *ids, self.sep_token_id, self.sep_token_id, *pair_ids, self.sep_token_id]
+
+    def create_token_type_ids_from_sequences(self, ids: list[int], pair_ids: list[int] | None = None) -> list[int]:
+        return [0] * len(self.build_inputs_with_special_tokens(ids, pair_ids))
+
+    def get_special_tokens_mask(self, ids: list[int], pair_ids: list[int] | None = None,
+                                already_has_special_tokens: bool = False) -> list[int]:
+        if already_has_special_tokens:
+            return super().get_special_tokens_mask(ids, already_has_special_tokens=True)
+        mask = [1] + [0] * len(ids) + [1]
+        return mask if pair_ids is None else mask + [1] + [0] * len(pair_ids) + [1]
+
+
+class RobertaTokenizerFast(RobertaLayoutTokenizer):
+    """Byte-level BPE: text is split GPT-2 style, each piece mapped to bytes, then merged by merges.txt.
+
+    A word gets a different token with a leading space (``Ġword``) than at the very start of the text;
+    ``add_prefix_space=True`` treats the first word like the others (needed for ``is_split_into_words``).
+    """
+
+    vocab_file_names: ClassVar[dict[str, str]] = {"vocab_file": VOCAB_JSON, "merges_file": MERGES_FILE,
+                                                  "tokenizer_file": TOKENIZER_FILE}
+    vocab_files: ClassVar[tuple[str, ...]] = (VOCAB_JSON, MERGES_FILE, TOKENIZER_FILE)
+    init_options: ClassVar[tuple[str, ...]] = ("add_prefix_space", "trim_offsets")
+
+    def __init__(self, vocab_file: str | Path | None = None, merges_file: str | Path | None = None,
+                 tokenizer_file: str | Path | None = None, add_prefix_space: bool | None = None,
+                 trim_offsets: bool = True, **kwargs: Any):
+        self.add_prefix_space, self.trim_offsets = add_prefix_space, trim_offsets
+        backend = None
+        if (tokenizer_file is None or not Path(tokenizer_file).is_file()) and vocab_file is not None:
+            if merges_file is None:
+                raise ValueError(f"{type(self).__name__} needs {MERGES_FILE} beside {vocab_file}.")
+            backend = Tokenizer(BPE.from_file(str(vocab_file), str(merges_file), continuing_subword_prefix="",
+                                              end_of_word_suffix="", fuse_unk=False))
+        super().__init__(tokenizer_file, tokenizer_object=backend, **kwargs)
+
+    def _configure_backend(self, backend: Tokenizer) -> Tokenizer:
+        if self.add_prefix_space is None:  # keep what tokenizer.json says
+            self.add_prefix_space = bool(getattr(backend.pre_tokenizer, "add_prefix_space", False))
+        backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=self.add_prefix_space)
+        backend.decoder = decoders.ByteLevel()
+        # with add_special_tokens=False it only trims the leading space off each token's char offsets
+        sep, cls = (str(token) for token in (self.sep_token, self.cls_token))
+        backend.post_processor = processors.RobertaProcessing(
+            (sep, backend.token_to_id(sep) or 0), (cls, backend.token_to_id(cls) or 0),
+            trim_offsets=self.trim_offsets, add_prefix_space=self.add_prefix_space)
+        return backend
+
+    def _encode_texts(self, texts, is_split_into_words: bool) -> list[Segment]:
+        if is_split_into_words and not self.add_prefix_space:
+            raise ValueError(f"{type(self).__name__} needs add_prefix_space=True for is_split_into_words=True: pass it to "
+                             "from_pretrained(..., add_prefix_space=True).")
+        return super()._encode_texts(texts, is_split_into_words)
+
+    def _save_vocabulary(self, folder: Path) -> None:
+        super()._save_vocabulary(folder)
+        model = json.loads(self._backend.to_str())["model"]
+        atomic_write_text(folder / VOCAB_JSON, json.dumps(model["vocab"], ensure_ascii=False) + "\n")
+        merges = ["#version: 0.2"] + [" ".join(merge) if isinstance(merge, list) else merge for merge in model["merges"]]
+        atomic_write_text(folder / MERGES_FILE, "\n".join(merges) + "\n")
+
+
+class RobertaTokenizer(RobertaTokenizerFast):
+    """The same tokenizer as RobertaTokenizerFast (one Rust backend; see the module docstring)."""
