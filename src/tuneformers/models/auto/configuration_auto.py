@@ -14,6 +14,8 @@ from ...hub import resolve_model_dir, split_hub_kwargs
 # model_type -> (module under tuneformers.models, config class name)
 CONFIG_MAPPING_NAMES: dict[str, tuple[str, str]] = {
     "bert": ("bert.configuration_bert", "BertConfig"),
+    "mpnet": ("mpnet.configuration_mpnet", "MPNetConfig"),
+    "deberta-v2": ("deberta_v2.configuration_deberta_v2", "DebertaV2Config"),
 }
 
 

@@ -14,8 +14,16 @@ from ...tokenization_utils import PreTrainedTokenizerBase
 # model_type or tokenizer class name -> (slow, fast) as (module under tuneformers.models, class name)
 TOKENIZER_MAPPING_NAMES: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
     "bert": (("bert.tokenization_bert", "BertTokenizer"), ("bert.tokenization_bert_fast", "BertTokenizerFast")),
+    "mpnet": (("mpnet.tokenization_mpnet", "MPNetTokenizer"), ("mpnet.tokenization_mpnet_fast", "MPNetTokenizerFast")),
 }
 TOKENIZER_CLASS_TO_MODEL_TYPE = {"BertTokenizer": "bert", "BertTokenizerFast": "bert"}
+TOKENIZER_MAPPING_NAMES["deberta-v2"] = (("deberta_v2.tokenization_deberta_v2", "DebertaV2Tokenizer"),
+                                         ("deberta_v2.tokenization_deberta_v2_fast", "DebertaV2TokenizerFast"))
+TOKENIZER_MAPPING_NAMES["PreTrainedTokenizerFast"] = (("tokenization_fast", "PreTrainedTokenizerFast"),) * 2
+TOKENIZER_MAPPING_NAMES["modernbert"] = TOKENIZER_MAPPING_NAMES["PreTrainedTokenizerFast"]
+TOKENIZER_CLASS_TO_MODEL_TYPE.update({"MPNetTokenizer": "mpnet", "MPNetTokenizerFast": "mpnet"})
+TOKENIZER_CLASS_TO_MODEL_TYPE.update({"DebertaV2Tokenizer": "deberta-v2", "DebertaV2TokenizerFast": "deberta-v2"})
+TOKENIZER_CLASS_TO_MODEL_TYPE.update({"PreTrainedTokenizerFast": "PreTrainedTokenizerFast"})
 
 
 def _read_json(path) -> dict:
@@ -44,5 +52,6 @@ class AutoTokenizer:
                 f"model_type={model_type!r}); tuneformers supports {sorted(TOKENIZER_MAPPING_NAMES)}."
             )
         module_name, class_name = TOKENIZER_MAPPING_NAMES[model_type][1 if use_fast else 0]
-        cls = getattr(importlib.import_module(f"tuneformers.models.{module_name}"), class_name)
+        package = "tuneformers" if "." not in module_name else "tuneformers.models"  # shared modules sit at the top
+        cls = getattr(importlib.import_module(f"{package}.{module_name}"), class_name)
         return cls.from_pretrained(folder, **options)
