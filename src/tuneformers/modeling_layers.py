@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
+import torch.utils.checkpoint
 from torch import nn
 
 from .configuration_utils import infer_problem_type
@@ -184,3 +185,123 @@ def encode_real_tokens(encoder: nn.Module, embeddings: torch.Tensor, attention_m
     tokens, hidden_states, attentions = encoder(layout.unpad(embeddings), layout, attention_bias, output_attentions,
                                                 output_hidden_states)
     return layout.pad(tokens), hidden_states, attentions
+
+
+# ---- the layer loop --------------------------------------------------------------------------------
+
+
+def run_layers(layers: nn.ModuleList, hidden_states: torch.Tensor, layout: TokenLayout, output_attentions: bool,
+               output_hidden_states: bool, gradient_checkpointing: bool, *layer_args: object,
+               ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...] | None, tuple[torch.Tensor, ...] | None]:
+    """Run ``layer(tokens, layout, *layer_args, output_attentions) -> (tokens, probs)`` over n D tokens.
+
+    Returns the last tokens (n D), every layer's input plus the last output padded to B T D when asked
+    (embeddings first, as HF), and each layer's attention probabilities when asked.
+    """
+    all_hidden_states = [layout.pad(hidden_states)] if output_hidden_states else None
+    all_attentions = [] if output_attentions else None
+    for layer in layers:
+        if gradient_checkpointing and layer.training:
+            hidden_states, probs = torch.utils.checkpoint.checkpoint(
+                layer, hidden_states, layout, *layer_args, output_attentions, use_reentrant=False)
+        else:
+            hidden_states, probs = layer(hidden_states, layout, *layer_args, output_attentions)  # n D
+        if output_hidden_states:
+            all_hidden_states.append(layout.pad(hidden_states))
+        if output_attentions:
+            all_attentions.append(probs)
+    return (hidden_states, None if all_hidden_states is None else tuple(all_hidden_states),
+            None if all_attentions is None else tuple(all_attentions))
+
+
+# ---- position encodings ----------------------------------------------------------------------------
+
+
+def rotary_cos_sin(positions: torch.Tensor, head_size: int, theta: float, dtype: torch.dtype,
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rotary position encoding tables for ``positions`` (... T): cos and sin, each ... T H."""
+    inv_freq = 1.0 / (theta ** (torch.arange(0, head_size, 2, dtype=torch.float, device=positions.device) / head_size))
+    angles = positions[..., None].float() * inv_freq  # ... T H/2
+    angles = torch.cat((angles, angles), dim=-1)  # ... T H
+    return angles.cos().to(dtype), angles.sin().to(dtype)
+
+
+def apply_rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """Rotate B N T H queries or keys by their position (cos, sin: B T H or 1 T H), in float32."""
+    half = x.shape[-1] // 2
+    x32 = x.float()
+    rotated = torch.cat((-x32[..., half:], x32[..., :half]), dim=-1)
+    return (x32 * cos[:, None] + rotated * sin[:, None]).to(x.dtype)
+
+
+def sliding_window_bias(attention_bias: torch.Tensor | None, seq_len: int, half_window: int, dtype: torch.dtype,
+                        device: torch.device) -> torch.Tensor:
+    """``attention_bias`` (B 1 1 T or None) plus a band: query i sees key j only when |i - j| <= half_window."""
+    positions = torch.arange(seq_len, device=device)
+    outside = (positions[None, :] - positions[:, None]).abs() > half_window  # T T
+    band = torch.zeros(seq_len, seq_len, dtype=dtype, device=device).masked_fill(outside, torch.finfo(dtype).min)
+    band = band[None, None]  # 1 1 T T
+    return band if attention_bias is None else (band + attention_bias).clamp(min=torch.finfo(dtype).min)
+
+
+# ---- heads shared by several families ---------------------------------------------------------------
+
+
+def first_token_or_mean(hidden_states: torch.Tensor, attention_mask: torch.Tensor | None, pooling: str) -> torch.Tensor:
+    """B T D -> B D: the first token's vector ("cls") or the mean over real tokens ("mean")."""
+    if pooling == "cls":
+        return hidden_states[:, 0]
+    if attention_mask is None:
+        return hidden_states.mean(dim=1)
+    mask = attention_mask.unsqueeze(-1).to(hidden_states.dtype)  # B T 1
+    return (hidden_states * mask).sum(dim=1) / mask.sum(dim=1)
+
+
+class ClassificationHead(nn.Module):
+    """First token -> dropout -> dense -> tanh -> dropout -> out_proj (RoBERTa-style sentence classifier;
+    parameter names as in HF checkpoints: ``dense``, ``out_proj``)."""
+
+    def __init__(self, hidden_size: int, num_labels: int, dropout: float):
+        super().__init__()
+        self.dense = nn.Linear(hidden_size, hidden_size)
+        self.dropout = nn.Dropout(dropout)
+        self.out_proj = nn.Linear(hidden_size, num_labels)
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:  # B T D -> B L
+        pooled = torch.tanh(self.dense(self.dropout(hidden_states[:, 0])))
+        return self.out_proj(self.dropout(pooled))
+
+
+class MaskedLMHead(nn.Module):
+    """dense -> GELU -> layer_norm -> decoder onto the vocabulary (decoder weight tied to the input embeddings
+    by the model, decoder bias = ``bias``); RoBERTa-style names ``dense``, ``layer_norm``, ``decoder``, ``bias``."""
+
+    def __init__(self, hidden_size: int, vocab_size: int, layer_norm_eps: float):
+        super().__init__()
+        self.dense = nn.Linear(hidden_size, hidden_size)
+        self.layer_norm = nn.LayerNorm(hidden_size, eps=layer_norm_eps)
+        self.decoder = nn.Linear(hidden_size, vocab_size)
+        self.bias = nn.Parameter(torch.zeros(vocab_size))
+        self.decoder.bias = self.bias
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:  # ... D -> ... V
+        return self.decoder(self.layer_norm(F.gelu(self.dense(hidden_states))))
+
+
+# ---- inputs ----------------------------------------------------------------------------------------
+
+
+def check_input_ids(input_ids: torch.Tensor | None, inputs_embeds: torch.Tensor | None) -> None:
+    if (input_ids is None) == (inputs_embeds is None):
+        raise ValueError("Pass exactly one of input_ids or inputs_embeds.")
+    if input_ids is not None and input_ids.dim() != 2:
+        raise ValueError(
+            f"input_ids must have shape (batch, tokens), got {tuple(input_ids.shape)}. "
+            "For a single sequence, add a batch dimension: input_ids.unsqueeze(0)."
+        )
+
+
+def position_ids_after_padding_id(input_ids: torch.Tensor, padding_idx: int) -> torch.Tensor:
+    """fairseq-style positions (RoBERTa, MPNet): padding_idx + 1, + 2, ... for real tokens, padding_idx for pads."""
+    real = input_ids.ne(padding_idx).long()  # B T
+    return torch.cumsum(real, dim=1) * real + padding_idx

@@ -19,6 +19,8 @@ CONFIG_MAPPING_NAMES: dict[str, tuple[str, str]] = {
     "camembert": ("camembert.configuration_camembert", "CamembertConfig"),
     "distilbert": ("distilbert.configuration_distilbert", "DistilBertConfig"),
     "electra": ("electra.configuration_electra", "ElectraConfig"),
+    "mpnet": ("mpnet.configuration_mpnet", "MPNetConfig"),
+    "deberta-v2": ("deberta_v2.configuration_deberta_v2", "DebertaV2Config"),
 }
 
 

@@ -62,6 +62,17 @@ MODEL_MAPPING_NAMES: dict[str, dict[str, tuple[str, str]]] = {
         "electra": ("electra.modeling_electra", "ElectraForMultipleChoice"),
     },
 }
+TASK_CLASS_SUFFIXES = {"base": "Model", "sequence-classification": "ForSequenceClassification",
+                       "token-classification": "ForTokenClassification", "question-answering": "ForQuestionAnswering",
+                       "masked-lm": "ForMaskedLM", "multiple-choice": "ForMultipleChoice"}
+# families with every task: model_type -> (module under tuneformers.models, class-name prefix)
+FAMILY_MODULES: dict[str, tuple[str, str]] = {
+    "mpnet": ("mpnet.modeling_mpnet", "MPNet"),
+    "deberta-v2": ("deberta_v2.modeling_deberta_v2", "DebertaV2"),
+}
+for _model_type, (_module, _prefix) in FAMILY_MODULES.items():
+    for _task, _suffix in TASK_CLASS_SUFFIXES.items():
+        MODEL_MAPPING_NAMES[_task][_model_type] = (_module, _prefix + _suffix)
 
 
 class _AutoModel:

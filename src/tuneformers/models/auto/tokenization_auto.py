@@ -22,6 +22,7 @@ TOKENIZER_MAPPING_NAMES: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
     "distilbert": (("distilbert.tokenization_distilbert", "DistilBertTokenizer"),
                    ("distilbert.tokenization_distilbert", "DistilBertTokenizerFast")),
     "electra": (("electra.tokenization_electra", "ElectraTokenizer"), ("electra.tokenization_electra", "ElectraTokenizerFast")),
+    "mpnet": (("mpnet.tokenization_mpnet", "MPNetTokenizer"), ("mpnet.tokenization_mpnet_fast", "MPNetTokenizerFast")),
 }
 TOKENIZER_CLASS_TO_MODEL_TYPE = {"BertTokenizer": "bert", "BertTokenizerFast": "bert"}
 TOKENIZER_CLASS_TO_MODEL_TYPE["RobertaTokenizer"] = TOKENIZER_CLASS_TO_MODEL_TYPE["RobertaTokenizerFast"] = "roberta"
@@ -29,6 +30,13 @@ TOKENIZER_CLASS_TO_MODEL_TYPE["XLMRobertaTokenizer"] = TOKENIZER_CLASS_TO_MODEL_
 TOKENIZER_CLASS_TO_MODEL_TYPE["CamembertTokenizer"] = TOKENIZER_CLASS_TO_MODEL_TYPE["CamembertTokenizerFast"] = "camembert"
 TOKENIZER_CLASS_TO_MODEL_TYPE["DistilBertTokenizer"] = TOKENIZER_CLASS_TO_MODEL_TYPE["DistilBertTokenizerFast"] = "distilbert"
 TOKENIZER_CLASS_TO_MODEL_TYPE["ElectraTokenizer"] = TOKENIZER_CLASS_TO_MODEL_TYPE["ElectraTokenizerFast"] = "electra"
+TOKENIZER_MAPPING_NAMES["deberta-v2"] = (("deberta_v2.tokenization_deberta_v2", "DebertaV2Tokenizer"),
+                                         ("deberta_v2.tokenization_deberta_v2_fast", "DebertaV2TokenizerFast"))
+TOKENIZER_MAPPING_NAMES["PreTrainedTokenizerFast"] = (("tokenization_fast", "PreTrainedTokenizerFast"),) * 2
+TOKENIZER_MAPPING_NAMES["modernbert"] = TOKENIZER_MAPPING_NAMES["PreTrainedTokenizerFast"]
+TOKENIZER_CLASS_TO_MODEL_TYPE.update({"MPNetTokenizer": "mpnet", "MPNetTokenizerFast": "mpnet"})
+TOKENIZER_CLASS_TO_MODEL_TYPE.update({"DebertaV2Tokenizer": "deberta-v2", "DebertaV2TokenizerFast": "deberta-v2"})
+TOKENIZER_CLASS_TO_MODEL_TYPE.update({"PreTrainedTokenizerFast": "PreTrainedTokenizerFast"})
 
 
 def _read_json(path) -> dict:
@@ -57,5 +65,6 @@ class AutoTokenizer:
                 f"model_type={model_type!r}); tuneformers supports {sorted(TOKENIZER_MAPPING_NAMES)}."
             )
         module_name, class_name = TOKENIZER_MAPPING_NAMES[model_type][1 if use_fast else 0]
-        cls = getattr(importlib.import_module(f"tuneformers.models.{module_name}"), class_name)
+        package = "tuneformers" if "." not in module_name else "tuneformers.models"  # shared modules sit at the top
+        cls = getattr(importlib.import_module(f"{package}.{module_name}"), class_name)
         return cls.from_pretrained(folder, **options)

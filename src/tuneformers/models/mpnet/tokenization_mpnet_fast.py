@@ -1,0 +1,23 @@
+"""MPNetTokenizerFast: MPNet's word pieces from the Rust ``tokenizers`` library, with offsets. No torch.
+
+The word pieces are BERT's (BertTokenizerFast reads tokenizer.json or vocab.txt); only the special-token
+layout differs, and it comes from MPNetLayout.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from ..bert.tokenization_bert_fast import BertTokenizerFast
+from .tokenization_mpnet import MPNET_SPECIAL_TOKENS, MPNetLayout
+
+
+class MPNetTokenizerFast(MPNetLayout, BertTokenizerFast):
+    """``<s> A </s>`` / ``<s> A </s></s> B </s>`` around BERT word pieces; returns no token type ids."""
+
+    init_options: ClassVar[tuple[str, ...]] = (*BertTokenizerFast.init_options, "bos_token", "eos_token")
+
+    def __init__(self, vocab_file=None, tokenizer_file=None, bos_token: str = "<s>", eos_token: str = "</s>",
+                 **kwargs: Any):
+        super().__init__(vocab_file, tokenizer_file, **{**MPNET_SPECIAL_TOKENS, **kwargs})
+        self.bos_token, self.eos_token = bos_token, eos_token
