@@ -17,7 +17,10 @@ _LAZY_IMPORTS: dict[str, list[str]] = {
     # no-torch layer
     "configuration_utils": ["PretrainedConfig"],
     "models.bert.configuration_bert": ["BertConfig"],
-    "models.auto.configuration_auto": ["AutoConfig"],
+    "models.auto.configuration_auto": ["AutoConfig", "CONFIG_MAPPING"],
+    "hf_argparser": ["HfArgumentParser"],
+    "utils": ["is_torch_available", "is_tf_available", "logging"],
+    "data.glue_dataset": ["GlueDataset", "GlueDataTrainingArguments"],
     "hub": ["resolve_model_dir"],
     "batch_encoding": ["BatchEncoding"],
     "tokenization_utils": ["PreTrainedTokenizerBase"],
@@ -66,6 +69,14 @@ _LAZY_IMPORTS: dict[str, list[str]] = {
         "AutoModelForQuestionAnswering",
         "AutoModelForMaskedLM",
         "AutoModelForMultipleChoice",
+        "AutoModelWithLMHead",
+        "MODEL_MAPPING",
+        "MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING",
+        "MODEL_FOR_TOKEN_CLASSIFICATION_MAPPING",
+        "MODEL_FOR_QUESTION_ANSWERING_MAPPING",
+        "MODEL_FOR_MASKED_LM_MAPPING",
+        "MODEL_WITH_LM_HEAD_MAPPING",
+        "MODEL_FOR_MULTIPLE_CHOICE_MAPPING",
     ],
     "optimization": [
         "AdamW",
@@ -99,6 +110,15 @@ _LAZY_IMPORTS: dict[str, list[str]] = {
         "TFBertForMultipleChoice",
     ],
     "optimization_tf": ["create_optimizer", "AdamWeightDecay", "WarmUp"],
+    "models.auto.modeling_tf_auto": [
+        "TFAutoModel",
+        "TFAutoModelForSequenceClassification",
+        "TFAutoModelForTokenClassification",
+        "TFAutoModelForQuestionAnswering",
+        "TFAutoModelForMaskedLM",
+        "TFAutoModelForMultipleChoice",
+        "TFAutoModelWithLMHead",
+    ],
     "trainer_tf": ["TFTrainer", "TFTrainingArguments"],
 }
 
