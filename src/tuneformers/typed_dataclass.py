@@ -278,8 +278,8 @@ def add_dataclass_arguments(parser: argparse.ArgumentParser, cls: type, negative
             kwargs["help"] = kwargs["help"].replace("%", "%%")
         if hint is bool:
             kwargs.update(type=parse_bool, nargs="?", const=True, metavar="BOOL")
-        elif typing.get_origin(hint) is list:
-            (item,) = typing.get_args(hint)
+        elif typing.get_origin(hint) is list or hint is list:
+            (item,) = typing.get_args(hint) or (str,)
             kwargs.update(type=item, nargs="+")
         elif typing.get_origin(hint) is Literal:
             choices = typing.get_args(hint)
