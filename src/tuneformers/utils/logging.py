@@ -16,11 +16,20 @@ _default_handler: logging.Handler | None = None
 CRITICAL, ERROR, WARNING, INFO, DEBUG = logging.CRITICAL, logging.ERROR, logging.WARNING, logging.INFO, logging.DEBUG
 
 
+class _DefaultHandler(logging.StreamHandler):
+    """Prints to stderr only while the application has configured no logging of its own (no root handler), so
+    a script that calls ``logging.basicConfig`` sees each message once, through its own format."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not logging.getLogger().handlers:
+            super().emit(record)
+
+
 def _root() -> logging.Logger:
     global _default_handler
     root = logging.getLogger(ROOT)
     if _default_handler is None and not root.handlers:
-        _default_handler = logging.StreamHandler()
+        _default_handler = _DefaultHandler()
         _default_handler.setFormatter(logging.Formatter(_SHORT_FORMAT))
         root.addHandler(_default_handler)
         root.setLevel(logging.INFO)
