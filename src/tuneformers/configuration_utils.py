@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 from .constants import CONFIG_NAME
 from .typed_dataclass import check_field_types, check_known_keywords
+from .utils import get_logger
 
 PROBLEM_TYPES = ("regression", "single_label_classification", "multi_label_classification")
 
@@ -55,6 +56,8 @@ class PretrainedConfig:
     architectures: list[str] | None = None
     """Model class names this checkpoint was saved from (written by save_pretrained)."""
     pad_token_id: int | None = None
+    finetuning_task: str | None = None
+    """Name of the task this checkpoint was fine-tuned on (informational, as HF scripts record it)."""
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)
     """config.json keys that no field declares, preserved as they were."""
 
@@ -115,6 +118,9 @@ class PretrainedConfig:
 
     @classmethod
     def _checked_overrides(cls, overrides: dict[str, Any]) -> dict[str, Any]:
+        if "num_classes" in overrides and "num_labels" not in overrides:
+            get_logger(__name__).info("num_classes is read as num_labels (the name the config uses).")
+            overrides = {("num_labels" if key == "num_classes" else key): value for key, value in overrides.items()}
         check_known_keywords(overrides, cls.field_names(), f"{cls.__name__} field")
         return overrides
 

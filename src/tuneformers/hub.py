@@ -17,7 +17,14 @@ HUB_KWARGS = frozenset({"revision", "cache_dir", "local_files_only", "token"})
 
 
 def split_hub_kwargs(kwargs: dict) -> tuple[dict, dict]:
-    """(the keyword arguments for resolve_model_dir, the others) of a from_pretrained call."""
+    """(the keyword arguments for resolve_model_dir, the others) of a from_pretrained call.
+
+    ``use_auth_token`` (the HF v4 spelling) is read as ``token``.
+    """
+    if "use_auth_token" in kwargs:
+        kwargs = dict(kwargs)
+        token = kwargs.pop("use_auth_token")
+        kwargs.setdefault("token", None if token is False else token)
     hub = {key: value for key, value in kwargs.items() if key in HUB_KWARGS}
     return hub, {key: value for key, value in kwargs.items() if key not in HUB_KWARGS}
 

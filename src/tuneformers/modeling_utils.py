@@ -91,6 +91,62 @@ class PreTrainedModel(nn.Module):
             raise NotImplementedError(f"{type(self).__name__} must define get_input_embeddings().")
         return base.get_input_embeddings()
 
+    def set_input_embeddings(self, embeddings: nn.Embedding) -> None:
+        """Replace the word-embedding table (wherever the family keeps it), then re-tie tied weights."""
+        name = self._module_name(self.get_input_embeddings())
+        parent_name, _, attribute = name.rpartition(".")
+        setattr(self.get_submodule(parent_name), attribute, embeddings)
+        self.tie_weights()
+
+    def get_output_embeddings(self) -> nn.Module | None:
+        """The vocabulary projection tied to the input embeddings (an MLM decoder), or None for other heads."""
+        source = self._module_name(self.get_input_embeddings()) + ".weight"
+        for target, tied_to in self.tied_weights.items():
+            if tied_to.removeprefix(f"{self.base_model_prefix}.") == source.removeprefix(f"{self.base_model_prefix}."):
+                return self.get_submodule(target.rpartition(".")[0])
+        return None
+
+    @torch.no_grad()
+    def resize_token_embeddings(self, new_num_tokens: int | None = None, pad_to_multiple_of: int | None = None,
+                                ) -> nn.Embedding:
+        """Grow (or shrink) the vocabulary to ``new_num_tokens`` rows, e.g. after ``tokenizer.add_tokens``.
+
+        Old rows keep their values, new rows are initialised like the model's other embeddings; a tied decoder
+        and its bias follow; ``config.vocab_size`` is updated.
+        """
+        old = self.get_input_embeddings()
+        if new_num_tokens is None:
+            return old
+        if pad_to_multiple_of:
+            new_num_tokens = -(-new_num_tokens // pad_to_multiple_of) * pad_to_multiple_of
+        if new_num_tokens < 1:
+            raise ValueError(f"resize_token_embeddings needs a positive number of tokens, got {new_num_tokens}.")
+        old_num_tokens = old.num_embeddings
+        padding_idx = old.padding_idx if old.padding_idx is not None and old.padding_idx < new_num_tokens else None
+        new = nn.Embedding(new_num_tokens, old.embedding_dim, padding_idx=padding_idx,
+                           device=old.weight.device, dtype=old.weight.dtype)
+        self._init_weights(new)
+        kept = min(old_num_tokens, new_num_tokens)
+        new.weight[:kept] = old.weight[:kept]
+        for name, parameter in list(self.named_parameters(remove_duplicate=False)):
+            module_name, _, attribute = name.rpartition(".")
+            if attribute == "bias" and parameter.dim() == 1 and parameter.shape[0] == old_num_tokens:
+                resized = torch.zeros(new_num_tokens, device=parameter.device, dtype=parameter.dtype)
+                resized[:kept] = parameter[:kept]
+                setattr(self.get_submodule(module_name), attribute, nn.Parameter(resized))
+        decoder = self.get_output_embeddings()
+        if isinstance(decoder, nn.Linear):
+            decoder.out_features = new_num_tokens
+        self.set_input_embeddings(new)
+        self.config.vocab_size = new_num_tokens
+        return new
+
+    def _module_name(self, module: nn.Module) -> str:
+        for name, candidate in self.named_modules():
+            if candidate is module:
+                return name
+        raise ValueError(f"{type(module).__name__} is not a submodule of {type(self).__name__}.")
+
     def num_parameters(self, only_trainable: bool = False, exclude_embeddings: bool = False) -> int:
         embedding_ids = {id(m.weight) for m in self.modules() if isinstance(m, nn.Embedding)}
         return sum(
@@ -163,7 +219,7 @@ class PreTrainedModel(nn.Module):
         hub_kwargs, kwargs = split_hub_kwargs(kwargs)
         if "dtype" in kwargs:  # the newer HF spelling
             torch_dtype = kwargs.pop("dtype")
-        known = cls.config_class.field_names()
+        known = cls.config_class.field_names() + ["num_classes"]  # num_classes: read as num_labels by the config
         for key in kwargs:
             if key not in known:
                 options = known + ["config", "torch_dtype", "dtype", "ignore_mismatched_sizes", "from_tf", *sorted(HUB_KWARGS)]
@@ -215,6 +271,17 @@ class PreTrainedModel(nn.Module):
         self.load_state_dict(loadable, strict=False)
         missing = sorted(key for key in expected if key not in loadable and key not in self.tied_weights)
         return LoadReport(missing, unexpected, mismatched)
+
+    def load_weights_from(self, folder: str | os.PathLike, ignore_mismatched_sizes: bool = True) -> LoadReport:
+        """Load the weights of a model folder into this model in place (heads it lacks keep their values).
+
+        What the Trainer does with ``resume_from_checkpoint=<model folder>``; the report is logged.
+        """
+        folder = Path(folder)
+        report = self._load_state_dict_checked(load_state_dict(folder), ignore_mismatched_sizes, source=folder)
+        self.tie_weights()
+        _log_load_report(type(self).__name__, folder, report)
+        return report
 
     # ---- saving -------------------------------------------------------------------------------
 

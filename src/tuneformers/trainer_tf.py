@@ -73,13 +73,18 @@ class TFTrainingArguments(TrainingArguments):
                            f"TFTrainer does not support {name} (got {getattr(self, name)!r}); leave it at its "
                            f"default {defaults[name]!r} or train with the PyTorch Trainer.")
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.strategy = StrategyName(self.strategy, self)
+
     def get_logging_dir(self) -> str:
         """TensorBoard folder; None means <output_dir>/logs (Keras writes train/ and validation/ under it)."""
         return self.logging_dir if self.logging_dir is not None else str(Path(self.output_dir) / "logs")
 
     @functools.cached_property
     def strategy_object(self) -> tf.distribute.Strategy:
-        """The tf.distribute strategy; build or load the model inside ``args.strategy_object.scope()``."""
+        """The tf.distribute strategy; build or load the model inside ``args.strategy.scope()`` (HF scripts'
+        spelling) or ``args.strategy_object.scope()``."""
         if self.strategy == "mirrored":
             gpus = tf.config.list_logical_devices("GPU")
             return tf.distribute.MirroredStrategy(devices=[d.name for d in gpus] or ["/cpu:0"])
@@ -95,6 +100,24 @@ class TFTrainingArguments(TrainingArguments):
     def world_size(self) -> int:
         """Replicas of the strategy: per-device batch sizes are multiplied by it."""
         return self.n_replicas
+
+
+class StrategyName(str):
+    """The ``strategy`` field: its name ('mirrored', ...) as a string, and the tf.distribute.Strategy itself for
+    everything else, so ``args.strategy == "mirrored"`` and ``with args.strategy.scope():`` both read naturally."""
+
+    def __new__(cls, name: str, args: TFTrainingArguments) -> StrategyName:
+        instance = super().__new__(cls, name)
+        instance._args = args
+        return instance
+
+    def __getattr__(self, attribute: str) -> Any:
+        if attribute.startswith("__"):
+            raise AttributeError(attribute)
+        return getattr(self._args.strategy_object, attribute)
+
+    def __reduce__(self):
+        return str, (str(self),)
 
 
 class TFTrainer:

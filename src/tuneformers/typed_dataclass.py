@@ -18,6 +18,7 @@ import argparse
 import ast
 import dataclasses
 import difflib
+import enum
 import inspect
 import json
 import math
@@ -237,13 +238,14 @@ def _parse_optional(kind: type):
     return parse
 
 
-def add_dataclass_arguments(parser: argparse.ArgumentParser, cls: type,
-                            negative_flags: bool = False) -> argparse.ArgumentParser:
+def add_dataclass_arguments(parser: argparse.ArgumentParser, cls: type, negative_flags: bool = False,
+                            hyphen_aliases: bool = False) -> argparse.ArgumentParser:
     """Add one ``--field`` per dataclass field of ``cls``, grouped like the class, help = field docstring.
 
     bool fields take ``--flag`` (true) or ``--flag false``; with ``negative_flags`` a bool field that
     defaults to True also gets ``--no_flag``. List fields take several values; ``X | None`` fields also
-    accept the word ``none``; fields without a default are required.
+    accept the word ``none``; Enum and Literal fields take one of their values; fields without a default
+    are required. ``hyphen_aliases`` also accepts ``--field-name`` for ``--field_name``.
     """
     docs = field_docs(cls)
     hints = typing.get_type_hints(cls)
@@ -276,17 +278,20 @@ def add_dataclass_arguments(parser: argparse.ArgumentParser, cls: type,
             kwargs["help"] = kwargs["help"].replace("%", "%%")
         if hint is bool:
             kwargs.update(type=parse_bool, nargs="?", const=True, metavar="BOOL")
-        elif typing.get_origin(hint) is list:
-            (item,) = typing.get_args(hint)
+        elif typing.get_origin(hint) is list or hint is list:
+            (item,) = typing.get_args(hint) or (str,)
             kwargs.update(type=item, nargs="+")
         elif typing.get_origin(hint) is Literal:
             choices = typing.get_args(hint)
             kwargs.update(type=type(choices[0]), choices=choices)
+        elif isinstance(hint, type) and issubclass(hint, enum.Enum):
+            kwargs.update(type=hint, choices=list(hint), metavar="{" + ",".join(str(m.value) for m in hint) + "}")
         elif hint in (int, float, str):
             kwargs["type"] = _parse_optional(hint) if optional else hint
         else:
             raise TypeError(f"{cls.__name__}.{field.name}: cannot make a command-line flag for {hint}.")
-        target.add_argument(f"--{field.name}", **kwargs)
+        names = [f"--{field.name}"] + ([f"--{field.name.replace('_', '-')}"] if hyphen_aliases and "_" in field.name else [])
+        target.add_argument(*names, **kwargs)
         if negative_flags and hint is bool and kwargs.get("default") is True:
             target.add_argument(f"--no_{field.name}", action="store_false", dest=field.name,
                                 help=f"Set {field.name} to false.")

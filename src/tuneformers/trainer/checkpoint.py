@@ -25,7 +25,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from ..utils import atomic_directory, get_logger
-from ..constants import (CHECKPOINT_PREFIX, OPTIMIZER_NAME, RNG_JSON_NAME, RNG_TENSORS_NAME, SAFE_WEIGHTS_NAME,
+from ..constants import (CHECKPOINT_PREFIX, PT_WEIGHT_FILES, OPTIMIZER_NAME, RNG_JSON_NAME, RNG_TENSORS_NAME, SAFE_WEIGHTS_NAME,
                          SCALER_NAME, SCHEDULER_NAME, TRAINER_STATE_NAME, TRAINING_ARGS_NAME)
 from ..trainer_utils import list_checkpoints
 from .callbacks import TrainerState
@@ -105,6 +105,11 @@ def load_training_state(folder: Path, optimizer, scheduler, scaler, rank: int) -
     prefix = f"rank_{rank}."
     mine = {key[len(prefix):]: value for key, value in tensors.items() if key.startswith(prefix)}
     return state, (mine, plains[rank])
+
+
+def has_model_weights(folder: Path) -> bool:
+    """True when ``folder`` holds weights save_pretrained wrote (safetensors or pytorch_model.bin, sharded or not)."""
+    return any((folder / name).is_file() for name in PT_WEIGHT_FILES)
 
 
 def last_checkpoint(output_dir: str | Path) -> Path | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import json
 import math
 import time
 from pathlib import Path
@@ -21,7 +22,7 @@ from torch.utils.data import DataLoader
 
 from ..constants import CHECKPOINT_PREFIX, IGNORE_INDEX, TRAINER_STATE_NAME, TRAINING_ARGS_NAME
 from ..trainer_utils import EvalPrediction, PredictionOutput, TrainOutput, concat_rows
-from ..utils import get_logger
+from ..utils import atomic_write_text, get_logger
 from . import checkpoint as ckpt
 from .callbacks import CallbackHandler, TrainerCallback, TrainerControl, TrainerState, default_callbacks
 from .training_args import TrainingArguments
@@ -58,10 +59,13 @@ class Trainer:
         optimizers: tuple[Any, Any] = (None, None),
         processing_class: Any = None,
         preprocess_logits_for_metrics: Callable[[Any, Any], Any] | None = None,
+        prediction_loss_only: bool | None = None,
     ):
         if model is None:
             raise ValueError("Trainer needs a model: an nn.Module whose first output is the loss.")
         self.args = args = args if args is not None else TrainingArguments()
+        if prediction_loss_only is not None:  # the v3 keyword; today a TrainingArguments field
+            args.prediction_loss_only = prediction_loss_only
         self.rank, self.world_size, self.device = init_distributed(args.use_cpu)
         if args.fp16 and self.device.type != "cuda":
             raise ValueError("fp16=True needs a CUDA device (it uses a GradScaler); on the CPU use bf16=True instead.")
@@ -105,8 +109,16 @@ class Trainer:
 
     # ---- training ---------------------------------------------------------------------------------
 
-    def train(self, resume_from_checkpoint: str | bool | None = None) -> TrainOutput:
-        """Train; ``resume_from_checkpoint`` is a checkpoint folder, or True for the newest in output_dir."""
+    def train(self, resume_from_checkpoint: str | bool | None = None, model_path: str | None = None) -> TrainOutput:
+        """Train; ``resume_from_checkpoint`` is a checkpoint folder, or True for the newest in output_dir.
+
+        A plain model folder (no trainer state, as HF v4 scripts pass the model path) loads its weights and trains
+        from step 0. ``model_path`` is the HF v3 spelling of the same argument.
+        """
+        if model_path is not None:
+            if resume_from_checkpoint is not None:
+                raise ValueError("Pass resume_from_checkpoint or model_path (its v3 name), not both.")
+            resume_from_checkpoint = model_path
         args, state = self.args, self.state
         dataset = _require_dataset(self.train_dataset, "train_dataset", "train()")
         if args.eval_strategy != "no" and self.eval_dataset is None:
@@ -129,7 +141,13 @@ class Trainer:
             max_steps=max_steps, num_train_epochs=num_epochs, steps_per_epoch=steps_per_epoch,
             train_batch_size=args.total_train_batch_size(), logging_steps=args.logging_steps,
             eval_steps=args.get_eval_steps(), save_steps=args.save_steps, is_world_process_zero=self.rank == 0)
-        if checkpoint is not None:
+        if checkpoint is not None and not (checkpoint / TRAINER_STATE_NAME).is_file():
+            logger.info(f"{checkpoint} is a model folder, not a checkpoint: training its weights from step 0.")
+            if not hasattr(self.model, "load_weights_from"):
+                raise ValueError(f"resume_from_checkpoint={str(checkpoint)!r} is a model folder; loading it needs a "
+                                 "PreTrainedModel (this model has no load_weights_from).")
+            self.model.load_weights_from(checkpoint)
+        elif checkpoint is not None:
             self._load_checkpoint(checkpoint)  # restores weights, optimizer, scheduler, state and RNG
         self.control = TrainerControl()
         meter = ThroughputMeter(self.device)
@@ -308,9 +326,7 @@ class Trainer:
         """Each process predicts examples rank, rank + world, ...; outputs move to host numpy per batch."""
         args, model = self.args, self.model
         start = time.perf_counter()
-        indices = list(range(self.rank, len(dataset), self.world_size))
-        size = args.per_device_eval_batch_size
-        loader = self._loader(dataset, [indices[i : i + size] for i in range(0, len(indices), size)])
+        loader = self._loader(dataset, self._eval_batches(dataset))
         was_training = model.training
         model.eval()
         loss_sum, rows, predictions, labels = 0.0, 0, [], []
@@ -333,12 +349,67 @@ class Trainer:
         metrics: dict[str, float] = {}
         if rows:
             metrics[f"{prefix}_loss"] = loss_sum / rows
-        if self.compute_metrics is not None and predictions is not None and labels is not None:
+        if (self.compute_metrics is not None and predictions is not None and labels is not None
+                and not args.prediction_loss_only):
             for key, value in self.compute_metrics(EvalPrediction(predictions, labels)).items():
                 metrics[key if key.startswith(f"{prefix}_") else f"{prefix}_{key}"] = float(value)
         runtime = time.perf_counter() - start
         metrics.update({f"{prefix}_runtime": runtime, f"{prefix}_samples_per_second": len(dataset) / runtime})
         return PredictionOutput(predictions, labels, metrics)
+
+    # ---- the HF v3/v4 surface scripts call ---------------------------------------------------------
+
+    def is_world_process_zero(self) -> bool:
+        """True in the process that logs and saves (global rank 0)."""
+        return self.rank == 0
+
+    is_world_master = is_world_process_zero  # the v3 name
+
+    def get_train_dataloader(self) -> DataLoader:
+        """The first epoch's training batches, in the order train() uses."""
+        return self._loader(_require_dataset(self.train_dataset, "train_dataset", "get_train_dataloader()"),
+                            self._batch_plan(self.train_dataset, epoch=0))
+
+    def get_eval_dataloader(self, eval_dataset: Any = None) -> DataLoader:
+        dataset = _require_dataset(eval_dataset if eval_dataset is not None else self.eval_dataset, "eval_dataset",
+                                   "get_eval_dataloader()")
+        return self._loader(dataset, self._eval_batches(dataset))
+
+    def get_test_dataloader(self, test_dataset: Any) -> DataLoader:
+        dataset = _require_dataset(test_dataset, "test_dataset", "get_test_dataloader()")
+        return self._loader(dataset, self._eval_batches(dataset))
+
+    @staticmethod
+    def num_examples(dataloader: DataLoader) -> int:
+        return len(dataloader.dataset)
+
+    def log_metrics(self, split: str, metrics: dict[str, float]) -> None:
+        """Print ``metrics`` as an aligned table (main process only)."""
+        if self.is_world_process_zero():
+            width = max(map(len, metrics), default=0)
+            print(f"***** {split} metrics *****")
+            for key in sorted(metrics):
+                value = metrics[key]
+                print(f"  {key.ljust(width)} = {value:.4g}" if isinstance(value, float) else f"  {key.ljust(width)} = {value}")
+
+    def save_metrics(self, split: str, metrics: dict[str, float], combined: bool = True) -> None:
+        """Write ``<output_dir>/<split>_results.json`` (and merge into all_results.json when ``combined``)."""
+        if not self.is_world_process_zero():
+            return
+        folder = Path(self.args.output_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(folder / f"{split}_results.json", json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+        if combined:
+            path = folder / "all_results.json"
+            merged = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+            merged.update(metrics)
+            atomic_write_text(path, json.dumps(merged, indent=2, sort_keys=True) + "\n")
+
+    def save_state(self) -> None:
+        """Write trainer_state.json to output_dir (main process only)."""
+        if self.is_world_process_zero():
+            Path(self.args.output_dir).mkdir(parents=True, exist_ok=True)
+            self.state.save_to_json(Path(self.args.output_dir) / TRAINER_STATE_NAME)
 
     # ---- logging and saving -----------------------------------------------------------------------
 
@@ -392,9 +463,9 @@ class Trainer:
                     "or another output_dir.")
             return None
         path = Path(resume)
-        if not (path / TRAINER_STATE_NAME).is_file():
-            raise FileNotFoundError(f"resume_from_checkpoint={str(resume)!r} is not a checkpoint folder "
-                                    f"(no {TRAINER_STATE_NAME} in it).")
+        if not (path / TRAINER_STATE_NAME).is_file() and not ckpt.has_model_weights(path):
+            raise FileNotFoundError(f"resume_from_checkpoint={str(resume)!r} is neither a checkpoint folder (no "
+                                    f"{TRAINER_STATE_NAME} in it) nor a model folder (no weights in it).")
         return path
 
     def _load_checkpoint(self, folder: Path) -> None:
@@ -441,6 +512,12 @@ class Trainer:
         return epoch_batches(len(dataset), args.per_device_train_batch_size, seed=args.seed, epoch=epoch,
                              lengths=self._lengths if args.group_by_length else None,
                              drop_last=args.dataloader_drop_last, rank=self.rank, world_size=self.world_size)
+
+    def _eval_batches(self, dataset: Any) -> list[list[int]]:
+        """This process's evaluation batches: examples rank, rank + world, ..., in order."""
+        indices = list(range(self.rank, len(dataset), self.world_size))
+        size = self.args.per_device_eval_batch_size
+        return [indices[i : i + size] for i in range(0, len(indices), size)]
 
     def _train_loader(self, dataset: Any, epoch: int, skip_batches: int) -> DataLoader:
         return self._loader(dataset, self._batch_plan(dataset, epoch)[skip_batches:], seed=self.args.seed + epoch)

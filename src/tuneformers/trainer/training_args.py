@@ -129,10 +129,35 @@ class TrainingArguments:
     use_cpu: bool = False
     """Train on the CPU even when a CUDA device is available."""
 
+    # -- Distributed --
+    local_rank: int = -1
+    """This process's rank on its machine (-1: not distributed); torchrun's LOCAL_RANK is read when not given."""
+
+    # -- Evaluation output --
+    prediction_loss_only: bool = False
+    """Evaluate and predict the loss only: no predictions gathered, no compute_metrics."""
+
+    # -- Deprecated (HF v3/v4 spellings, mapped onto the fields above with a warning) --
+    evaluate_during_training: bool = False
+    """Deprecated: use eval_strategy='steps'."""
+    evaluation_strategy: str | None = None
+    """Deprecated: use eval_strategy."""
+    per_gpu_train_batch_size: int | None = None
+    """Deprecated: use per_device_train_batch_size."""
+    per_gpu_eval_batch_size: int | None = None
+    """Deprecated: use per_device_eval_batch_size."""
+    no_cuda: bool = False
+    """Deprecated: use use_cpu."""
+    fp16_opt_level: str | None = None
+    """Deprecated: apex opt levels do not apply; fp16 runs under torch.amp autocast with a gradient scaler."""
+
     def __post_init__(self) -> None:
         if isinstance(self.report_to, str):  # report_to="none" as HF scripts write it
             self.report_to = [self.report_to]
         check_field_types(self)
+        self._apply_deprecated_names()
+        if self.local_rank == -1 and "LOCAL_RANK" in os.environ:
+            self.local_rank = int(os.environ["LOCAL_RANK"])
         problems = ProblemList(type(self).__name__)
         self._validate(problems)
         problems.raise_if_any()
@@ -186,7 +211,46 @@ class TrainingArguments:
                     f"eval_steps ({self.get_eval_steps()}), so every checkpoint has a metric."
                 )
 
+    def _apply_deprecated_names(self) -> None:
+        """Map each v3/v4 spelling that was set onto today's field, with one warning naming both."""
+        renames = {"evaluation_strategy": "eval_strategy", "per_gpu_train_batch_size": "per_device_train_batch_size",
+                   "per_gpu_eval_batch_size": "per_device_eval_batch_size"}
+        for old, new in renames.items():
+            if getattr(self, old) is not None:
+                _warn_deprecated(f"{old} is deprecated; use {new}={getattr(self, old)!r}.")
+                setattr(self, new, getattr(self, old))
+                setattr(self, old, None)
+        if self.evaluate_during_training:
+            _warn_deprecated("evaluate_during_training=True is deprecated; use eval_strategy='steps'.")
+            self.eval_strategy, self.evaluate_during_training = "steps", False
+        if self.no_cuda:
+            _warn_deprecated("no_cuda=True is deprecated; use use_cpu=True.")
+            self.use_cpu, self.no_cuda = True, False
+        if self.fp16_opt_level is not None:
+            _warn_deprecated(f"fp16_opt_level={self.fp16_opt_level!r} is ignored: there is no apex here; fp16=True "
+                             "uses torch.amp autocast with a gradient scaler.")
+            self.fp16_opt_level = None
+
     # ---- derived values -----------------------------------------------------------------------
+
+    @property
+    def device(self) -> Any:
+        """The torch device this process trains on (imports torch)."""
+        import torch
+
+        if self.use_cpu or not torch.cuda.is_available():
+            return torch.device("cpu")
+        return torch.device("cuda", max(self.local_rank, 0))
+
+    @property
+    def n_gpu(self) -> int:
+        """GPUs this process uses: 1 on CUDA (one process per GPU, as torchrun runs it), 0 on the CPU."""
+        return 1 if self.device.type == "cuda" else 0
+
+    def to_sanitized_dict(self) -> dict[str, Any]:
+        """The arguments with every value a TensorBoard hparam can hold (bool, int, float, str)."""
+        return {key: value if isinstance(value, (bool, int, float, str)) else str(value)
+                for key, value in self.to_dict().items()}
 
     def world_size(self) -> int:
         """Number of processes (torchrun sets WORLD_SIZE); 1 when not launched distributed."""
@@ -245,3 +309,9 @@ class TrainingArguments:
 
     def to_json_string(self) -> str:
         return to_json_string(self)
+
+
+def _warn_deprecated(message: str) -> None:
+    from ..utils import get_logger
+
+    get_logger(__name__).warning(message)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from ...configuration_utils import PretrainedConfig
@@ -31,6 +32,28 @@ def config_class_for(model_type: str | None) -> type[PretrainedConfig]:
         )
     module_name, class_name = CONFIG_MAPPING_NAMES[model_type]
     return getattr(importlib.import_module(f"tuneformers.models.{module_name}"), class_name)
+
+
+class LazyMapping(Mapping):
+    """A read-only mapping whose values are resolved (imported) only when looked up."""
+
+    def __init__(self, keys: Callable[[], Iterable[Any]], resolve: Callable[[Any], Any]):
+        self._keys, self._resolve = keys, resolve
+
+    def __getitem__(self, key: Any) -> Any:
+        if key not in set(self._keys()):
+            raise KeyError(key)
+        return self._resolve(key)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(list(self._keys()))
+
+    def __len__(self) -> int:
+        return len(list(self._keys()))
+
+
+CONFIG_MAPPING: Mapping[str, type[PretrainedConfig]] = LazyMapping(lambda: CONFIG_MAPPING_NAMES, config_class_for)
+"""model_type -> config class, as HF scripts use it (``CONFIG_MAPPING["bert"]()``, ``CONFIG_MAPPING.keys()``)."""
 
 
 class AutoConfig:

@@ -2,14 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
-import os
-from typing import Any, ClassVar
-
-from ...configuration_utils import PretrainedConfig
-from ...hub import split_hub_kwargs
-from ...modeling_utils import PreTrainedModel
-from .configuration_auto import AutoConfig
+from .auto_factory import AutoModelFactory, model_mapping
 
 # task -> model_type -> (module under tuneformers.models, class name)
 MODEL_MAPPING_NAMES: dict[str, dict[str, tuple[str, str]]] = {
@@ -75,31 +68,8 @@ for _model_type, (_module, _prefix) in FAMILY_MODULES.items():
         MODEL_MAPPING_NAMES[_task][_model_type] = (_module, _prefix + _suffix)
 
 
-class _AutoModel:
-    task: ClassVar[str]
-
-    def __init__(self) -> None:
-        raise TypeError(f"{type(self).__name__} is a factory: use .from_pretrained(...) or .from_config(config).")
-
-    @classmethod
-    def model_class_for(cls, model_type: str) -> type[PreTrainedModel]:
-        mapping = MODEL_MAPPING_NAMES[cls.task]
-        if model_type not in mapping:
-            raise ValueError(f"{cls.__name__} has no model for model_type={model_type!r}; supported: {sorted(mapping)}.")
-        module_name, class_name = mapping[model_type]
-        return getattr(importlib.import_module(f"tuneformers.models.{module_name}"), class_name)
-
-    @classmethod
-    def from_config(cls, config: PretrainedConfig) -> PreTrainedModel:
-        return cls.model_class_for(config.model_type)(config)
-
-    @classmethod
-    def from_pretrained(cls, name_or_path: str | os.PathLike, **kwargs: Any) -> PreTrainedModel:
-        config = kwargs.get("config")
-        if config is None:
-            hub_kwargs, _ = split_hub_kwargs(kwargs)
-            config = AutoConfig.from_pretrained(name_or_path, **hub_kwargs)
-        return cls.model_class_for(config.model_type).from_pretrained(name_or_path, **kwargs)
+class _AutoModel(AutoModelFactory):
+    mapping_names = MODEL_MAPPING_NAMES
 
 
 class AutoModel(_AutoModel):
@@ -124,3 +94,16 @@ class AutoModelForMaskedLM(_AutoModel):
 
 class AutoModelForMultipleChoice(_AutoModel):
     task = "multiple-choice"
+
+
+class AutoModelWithLMHead(AutoModelForMaskedLM):
+    """The v3 name of AutoModelForMaskedLM for encoders."""
+
+
+MODEL_MAPPING = model_mapping(AutoModel)
+MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING = model_mapping(AutoModelForSequenceClassification)
+MODEL_FOR_TOKEN_CLASSIFICATION_MAPPING = model_mapping(AutoModelForTokenClassification)
+MODEL_FOR_QUESTION_ANSWERING_MAPPING = model_mapping(AutoModelForQuestionAnswering)
+MODEL_FOR_MASKED_LM_MAPPING = model_mapping(AutoModelForMaskedLM)
+MODEL_WITH_LM_HEAD_MAPPING = MODEL_FOR_MASKED_LM_MAPPING
+MODEL_FOR_MULTIPLE_CHOICE_MAPPING = model_mapping(AutoModelForMultipleChoice)

@@ -1,25 +1,16 @@
-"""Small shared helpers: atomic file writes, the package logger, optional-dependency errors. No torch."""
+"""Small shared helpers: atomic file writes, optional-dependency checks; the package logger is utils/logging.py. No torch."""
 
 from __future__ import annotations
 
 import contextlib
-import logging
+import importlib.util
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-
-def get_logger(name: str) -> logging.Logger:
-    """A logger under the ``tuneformers`` namespace, printing warnings to stderr unless configured."""
-    root = logging.getLogger("tuneformers")
-    if not root.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("[tuneformers] %(levelname)s: %(message)s"))
-        root.addHandler(handler)
-        root.setLevel(logging.INFO)
-    return logging.getLogger(name)
+from .logging import get_logger  # noqa: F401  (one logger setup; `tuneformers.utils.logging` is the HF-style module)
 
 
 @contextlib.contextmanager
@@ -84,3 +75,11 @@ def require(module: str, extra: str, feature: str):
             f"{feature} needs the '{module}' package, which is not installed. "
             f"Install it with: pip install 'tuneformers[{extra}]'"
         ) from error
+
+
+def is_torch_available() -> bool:
+    return importlib.util.find_spec("torch") is not None
+
+
+def is_tf_available() -> bool:
+    return importlib.util.find_spec("tensorflow") is not None

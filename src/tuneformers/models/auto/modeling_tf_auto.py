@@ -1,0 +1,56 @@
+"""TensorFlow Auto model classes: pick the TF model class from the config's model_type."""
+
+from __future__ import annotations
+
+from .auto_factory import AutoModelFactory, model_mapping
+
+# task -> model_type -> (module under tuneformers.models, class name)
+TF_MODEL_MAPPING_NAMES: dict[str, dict[str, tuple[str, str]]] = {
+    "base": {"bert": ("bert.modeling_tf_bert", "TFBertModel")},
+    "sequence-classification": {"bert": ("bert.modeling_tf_bert", "TFBertForSequenceClassification")},
+    "token-classification": {"bert": ("bert.modeling_tf_bert", "TFBertForTokenClassification")},
+    "question-answering": {"bert": ("bert.modeling_tf_bert", "TFBertForQuestionAnswering")},
+    "masked-lm": {"bert": ("bert.modeling_tf_bert", "TFBertForMaskedLM")},
+    "multiple-choice": {"bert": ("bert.modeling_tf_bert", "TFBertForMultipleChoice")},
+}
+
+
+class _TFAutoModel(AutoModelFactory):
+    mapping_names = TF_MODEL_MAPPING_NAMES
+
+
+class TFAutoModel(_TFAutoModel):
+    task = "base"
+
+
+class TFAutoModelForSequenceClassification(_TFAutoModel):
+    task = "sequence-classification"
+
+
+class TFAutoModelForTokenClassification(_TFAutoModel):
+    task = "token-classification"
+
+
+class TFAutoModelForQuestionAnswering(_TFAutoModel):
+    task = "question-answering"
+
+
+class TFAutoModelForMaskedLM(_TFAutoModel):
+    task = "masked-lm"
+
+
+class TFAutoModelForMultipleChoice(_TFAutoModel):
+    task = "multiple-choice"
+
+
+class TFAutoModelWithLMHead(TFAutoModelForMaskedLM):
+    """The v3 name of TFAutoModelForMaskedLM for encoders."""
+
+
+TF_MODEL_MAPPING = model_mapping(TFAutoModel)
+TF_MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING = model_mapping(TFAutoModelForSequenceClassification)
+TF_MODEL_FOR_TOKEN_CLASSIFICATION_MAPPING = model_mapping(TFAutoModelForTokenClassification)
+TF_MODEL_FOR_QUESTION_ANSWERING_MAPPING = model_mapping(TFAutoModelForQuestionAnswering)
+TF_MODEL_FOR_MASKED_LM_MAPPING = model_mapping(TFAutoModelForMaskedLM)
+TF_MODEL_WITH_LM_HEAD_MAPPING = TF_MODEL_FOR_MASKED_LM_MAPPING
+TF_MODEL_FOR_MULTIPLE_CHOICE_MAPPING = model_mapping(TFAutoModelForMultipleChoice)
