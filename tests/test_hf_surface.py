@@ -231,3 +231,30 @@ def test_tf_training_arguments_strategy_has_a_scope():
         pass
     with pytest.raises(ValueError, match="TFTrainer does not support gradient_accumulation_steps"):
         TFTrainingArguments(gradient_accumulation_steps=2)
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_added_tokens_match_hf_and_survive_save_load(minilm_dir, tmp_path, fast):
+    hf = pytest.importorskip("transformers")
+    ours_class = tuneformers.BertTokenizerFast if fast else tuneformers.BertTokenizer
+    hf_class = hf.BertTokenizerFast if fast else getattr(hf, "BertTokenizerLegacy", hf.BertTokenizer)
+    ours, theirs = ours_class.from_pretrained(str(minilm_dir)), hf_class.from_pretrained(str(minilm_dir))
+    assert ours.is_fast is fast and isinstance(ours, tuneformers.PreTrainedTokenizer)
+    assert (ours.max_len_single_sentence, ours.max_len_sentences_pair) == (theirs.max_len_single_sentence,
+                                                                           theirs.max_len_sentences_pair)
+    assert ours.add_tokens(["frobnicate", "hello", "<ent>"]) == 2  # "hello" is in the vocabulary already
+    theirs.add_tokens(["frobnicate", "hello", "<ent>"])
+    assert ours.add_special_tokens({"additional_special_tokens": ["<e1>"]}) == 1
+    theirs.add_special_tokens({"additional_special_tokens": ["<e1>"]})
+    text = "I frobnicate <ent> and <e1> hello"
+    assert ours(text)["input_ids"] == theirs(text)["input_ids"] and len(ours) == len(theirs) == 30525
+    assert ours.decode(ours(text)["input_ids"], skip_special_tokens=True) == "i frobnicate <ent> and hello"
+    assert ours.get_added_vocab() == {"frobnicate": 30522, "<ent>": 30523, "<e1>": 30524}
+    assert ours.additional_special_tokens == ["<e1>"] and ours.additional_special_tokens_ids == [30524]
+    ours.save_pretrained(tmp_path)
+    assert ours_class.from_pretrained(str(tmp_path))(text)["input_ids"] == ours(text)["input_ids"]
+    assert hf_class.from_pretrained(str(tmp_path))(text)["input_ids"] == ours(text)["input_ids"]
+    assert ours.convert_tokens_to_string(ours.tokenize("unaffable frobnicate")) == "unaffable frobnicate"
+    assert ours("a b", pad_to_max_length=True, max_length=6)["input_ids"] == [101, 1037, 1038, 102, 0, 0]
+    with pytest.raises(ValueError, match="Did you mean 'pad_token'"):
+        ours.add_special_tokens({"pad_tokn": "[PAD]"})

@@ -28,7 +28,7 @@ _LAZY_IMPORTS: dict[str, list[str]] = {
     "data.glue_dataset": ["GlueDataset", "GlueDataTrainingArguments"],
     "hub": ["resolve_model_dir"],
     "batch_encoding": ["BatchEncoding"],
-    "tokenization_utils": ["PreTrainedTokenizerBase"],
+    "tokenization_utils": ["PreTrainedTokenizerBase", "PreTrainedTokenizer"],
     "models.bert.tokenization_bert": ["BertTokenizer"],
     "models.bert.tokenization_bert_fast": ["BertTokenizerFast"],
     "tokenization_utils_fast": ["PreTrainedTokenizerFast"],

@@ -20,6 +20,7 @@ TOKENIZER_CONFIG_NAME = "tokenizer_config.json"
 SPECIAL_TOKENS_MAP_NAME = "special_tokens_map.json"
 TOKENIZER_FILE = "tokenizer.json"
 VOCAB_FILE = "vocab.txt"
+ADDED_TOKENS_FILE = "added_tokens.json"
 TOKENIZER_FILES = (TOKENIZER_FILE, VOCAB_FILE)
 
 # ---- Trainer checkpoint folders (checkpoint-<step>/): the weights are SAFE_WEIGHTS_NAME

@@ -59,6 +59,7 @@ class PreTrainedTokenizerBase:
         padding_side: str = "right",
         truncation_side: str = "right",
         clean_up_tokenization_spaces: bool = True,
+        additional_special_tokens: list[str] | None = None,
     ):
         for name, value in (("padding_side", padding_side), ("truncation_side", truncation_side)):
             if value not in ("right", "left"):
@@ -72,6 +73,7 @@ class PreTrainedTokenizerBase:
         self.clean_up_tokenization_spaces = clean_up_tokenization_spaces
         self.name_or_path = ""
         self._warned_too_long = False
+        self.additional_special_tokens: list[str] = list(additional_special_tokens or [])
 
     # ---- what a concrete tokenizer provides ----
 
@@ -151,13 +153,94 @@ class PreTrainedTokenizerBase:
     def pad_token_type_id(self) -> int:
         return 0
 
-    @property
-    def special_tokens_map(self) -> dict[str, str]:
+    def named_special_tokens(self) -> dict[str, str]:
+        """unk_token, sep_token, ... -> their token, for those that are set."""
         return {name: getattr(self, name) for name in SPECIAL_TOKEN_NAMES if getattr(self, name) is not None}
 
     @property
+    def special_tokens_map(self) -> dict[str, Any]:
+        tokens: dict[str, Any] = self.named_special_tokens()
+        if self.additional_special_tokens:
+            tokens["additional_special_tokens"] = list(self.additional_special_tokens)
+        return tokens
+
+    @property
     def all_special_tokens(self) -> list[str]:
-        return list(dict.fromkeys(self.special_tokens_map.values()))
+        return list(dict.fromkeys([*self.named_special_tokens().values(), *self.additional_special_tokens]))
+
+    @property
+    def additional_special_tokens_ids(self) -> list[int]:
+        return [self.convert_tokens_to_ids(token) for token in self.additional_special_tokens]
+
+    @property
+    def is_fast(self) -> bool:
+        """True for tokenizers on a ``tokenizers`` library backend (the ones that track offsets and word ids)."""
+        return self.tracks_offsets
+
+    # ---- lengths, as HF v3 scripts read them ----
+
+    @property
+    def max_len(self) -> int:
+        """The v3 name of model_max_length."""
+        return self.model_max_length
+
+    @property
+    def max_len_single_sentence(self) -> int:
+        return self.model_max_length - self.num_special_tokens_to_add(pair=False)
+
+    @property
+    def max_len_sentences_pair(self) -> int:
+        return self.model_max_length - self.num_special_tokens_to_add(pair=True)
+
+    # ---- adding tokens ----
+
+    def _add_to_vocabulary(self, tokens: list[str], special: bool) -> None:
+        """Give the ``tokens`` the vocabulary lacks the next ids, and never split any of them; ``special`` ones are
+        also skipped by ``decode(skip_special_tokens=True)``. Each backend implements it."""
+        raise NotImplementedError(f"{type(self).__name__} cannot add tokens.")
+
+    def add_tokens(self, new_tokens: str | list[str], special_tokens: bool = False) -> int:
+        """Add tokens the vocabulary lacks (kept whole when tokenizing); returns how many were new.
+
+        Grow the model to match with ``model.resize_token_embeddings(len(tokenizer))``.
+        """
+        tokens = [new_tokens] if isinstance(new_tokens, str) else list(new_tokens)
+        for token in tokens:
+            if not isinstance(token, str) or not token:
+                raise TypeError(f"add_tokens takes non-empty strings, got {token!r}.")
+        vocabulary = self._token_to_id_map()
+        fresh = [token for token in dict.fromkeys(tokens) if token not in vocabulary]
+        if special_tokens:
+            self.additional_special_tokens += [token for token in dict.fromkeys(tokens) if token not in self.all_special_tokens]
+        if fresh or special_tokens:
+            self._add_to_vocabulary(list(dict.fromkeys(tokens)) if special_tokens else fresh, special_tokens)
+        return len(fresh)
+
+    def add_special_tokens(self, special_tokens_dict: dict[str, Any]) -> int:
+        """Set named special tokens (``{"pad_token": "[PAD]"}``) or ``additional_special_tokens``; returns how many
+        tokens were new to the vocabulary."""
+        added = 0
+        for name, value in special_tokens_dict.items():
+            if name == "additional_special_tokens":
+                values = [value] if isinstance(value, str) else list(value)
+                added += self.add_tokens(values, special_tokens=True)
+                continue
+            if name not in SPECIAL_TOKEN_NAMES:
+                raise ValueError(unknown_keyword_message(name, [*SPECIAL_TOKEN_NAMES, "additional_special_tokens"],
+                                                         "special token name"))
+            if not isinstance(value, str):
+                raise TypeError(f"{name} must be a string, got {value!r}.")
+            setattr(self, name, value)
+            added += self.add_tokens([value], special_tokens=True)
+        return added
+
+    def get_added_vocab(self) -> dict[str, int]:
+        """Tokens added to the original vocabulary (by add_tokens / add_special_tokens) and their ids."""
+        return {token: index for token, index in self._token_to_id_map().items() if index >= self.vocab_size}
+
+    def convert_tokens_to_string(self, tokens: list[str]) -> str:
+        """Join tokens back into text (word pieces rejoined)."""
+        return self._decode_tokens(list(tokens))
 
     @property
     def all_special_ids(self) -> list[int]:
@@ -217,6 +300,13 @@ class PreTrainedTokenizerBase:
         **unknown: Any,
     ) -> BatchEncoding:
         """Tokenize a text, a pair, a batch of texts or a batch of pairs into model inputs."""
+        if "pad_to_max_length" in unknown:  # v3 spelling
+            if unknown.pop("pad_to_max_length"):
+                _warn_once("pad_to_max_length=True is deprecated; use padding='max_length'.")
+                padding = "max_length"
+        if "truncation_strategy" in unknown:  # v3 spelling
+            truncation = unknown.pop("truncation_strategy")
+            _warn_once(f"truncation_strategy={truncation!r} is deprecated; use truncation={truncation!r}.")
         if unknown:
             key = next(iter(unknown))
             parameters = inspect.signature(PreTrainedTokenizerBase.__call__).parameters
@@ -521,13 +611,15 @@ class PreTrainedTokenizerBase:
                 raise TypeError(unknown_keyword_message(key, sorted(allowed), f"{cls.__name__} option"))
         options.update(kwargs)
         tokenizer = cls._from_folder(folder, options)
+        if tokenizer.additional_special_tokens:
+            tokenizer._add_to_vocabulary(list(tokenizer.additional_special_tokens), special=True)
         tokenizer.name_or_path = str(name_or_path)
         return tokenizer
 
     @classmethod
     def _accepted_options(cls) -> tuple[str, ...]:
         return (*cls.init_options, *SPECIAL_TOKEN_NAMES, "model_max_length", "padding_side", "truncation_side",
-                "clean_up_tokenization_spaces")
+                "clean_up_tokenization_spaces", "additional_special_tokens")
 
     @classmethod
     def _read_folder_options(cls, folder: Path) -> dict[str, Any]:
@@ -543,6 +635,8 @@ class PreTrainedTokenizerBase:
             for key, value in content.items():
                 if isinstance(value, dict) and "content" in value:  # AddedToken serialisation
                     value = value["content"]
+                if key == "additional_special_tokens" and isinstance(value, list):
+                    value = [item["content"] if isinstance(item, dict) else item for item in value]
                 options[key] = value
         accepted = set(cls._accepted_options())
         options = {key: value for key, value in options.items() if key in accepted}
@@ -633,3 +727,16 @@ def clean_up_tokenization(text: str) -> str:
     for spaced, joined in _CLEANUPS:
         text = text.replace(spaced, joined)
     return text
+
+
+_warned: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    if message not in _warned:
+        _warned.add(message)
+        logger.warning(message)
+
+
+PreTrainedTokenizer = PreTrainedTokenizerBase
+"""HF's name for the base of the pure-Python tokenizers; here every tokenizer shares one base."""

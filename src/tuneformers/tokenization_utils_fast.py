@@ -53,7 +53,7 @@ class PreTrainedTokenizerFast(PreTrainedTokenizerBase):
         backend.add_special_tokens([token for token in self.all_special_tokens if token not in added])  # keep their flags
         self._backend = backend
         self._vocab = backend.get_vocab(with_added_tokens=True)
-        for name, token in self.special_tokens_map.items():
+        for name, token in self.named_special_tokens().items():
             if token not in self._vocab:
                 raise ValueError(f"{name}={token!r} is not in the vocabulary of {tokenizer_file or type(self).__name__}.")
 
@@ -74,6 +74,10 @@ class PreTrainedTokenizerFast(PreTrainedTokenizerBase):
 
     def _token_to_id_map(self) -> dict[str, int]:
         return self._vocab
+
+    def _add_to_vocabulary(self, tokens: list[str], special: bool) -> None:
+        (self._backend.add_special_tokens if special else self._backend.add_tokens)(tokens)
+        self._vocab = self._backend.get_vocab(with_added_tokens=True)
 
     def _id_to_token(self, index: int) -> str | None:
         return self._backend.id_to_token(index)

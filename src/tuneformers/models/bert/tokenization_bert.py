@@ -9,12 +9,13 @@ Then it splits on whitespace and punctuation and applies greedy longest-match Wo
 from __future__ import annotations
 
 import collections
+import json
 import re
 import unicodedata
 from pathlib import Path
 from typing import Any, ClassVar
 
-from ...constants import VOCAB_FILE
+from ...constants import ADDED_TOKENS_FILE, VOCAB_FILE
 from ...tokenization_utils import PreTrainedTokenizerBase
 from ...truncation import Segment
 from ...utils import atomic_write_text
@@ -152,16 +153,30 @@ class BertTokenizer(PreTrainedTokenizerBase):
         self.ids_to_tokens = {index: token for token, index in self.vocab.items()}
         self.do_lower_case, self.do_basic_tokenize = do_lower_case, do_basic_tokenize
         self.never_split, self.tokenize_chinese_chars, self.strip_accents = never_split, tokenize_chinese_chars, strip_accents
-        for name, token in self.special_tokens_map.items():
+        for name, token in self.named_special_tokens().items():
             if token not in self.vocab:
                 raise ValueError(f"{name}={token!r} is not in the vocabulary {vocab_file}.")
         self.basic_tokenizer = BasicTokenizer(do_lower_case, never_split, tokenize_chinese_chars, strip_accents)
         self.wordpiece_tokenizer = WordpieceTokenizer(self.vocab, self.unk_token)
-        specials = sorted(self.all_special_tokens, key=len, reverse=True)
-        self._special_pattern = re.compile("(" + "|".join(re.escape(t) for t in specials) + ")") if specials else None
+        self._tokens = dict(self.vocab)  # the vocabulary plus added tokens
+        self._whole_tokens: set[str] = set()
+        self._compile_whole_tokens()
+
+    def _compile_whole_tokens(self) -> None:
+        """Special and added tokens written in a text are kept whole, longest first."""
+        whole = sorted({*self.all_special_tokens, *self._whole_tokens}, key=len, reverse=True)
+        self._special_pattern = re.compile("(" + "|".join(re.escape(t) for t in whole) + ")") if whole else None
 
     def _token_to_id_map(self) -> dict[str, int]:
-        return self.vocab
+        return self._tokens
+
+    def _add_to_vocabulary(self, tokens: list[str], special: bool) -> None:
+        for token in tokens:
+            if token not in self._tokens:
+                self._tokens[token] = len(self._tokens)
+                self.ids_to_tokens[self._tokens[token]] = token
+        self._whole_tokens.update(tokens)
+        self._compile_whole_tokens()
 
     def _id_to_token(self, index: int) -> str | None:
         return self.ids_to_tokens.get(index)
@@ -190,7 +205,7 @@ class BertTokenizer(PreTrainedTokenizerBase):
         return tokens
 
     def _encode_texts(self, texts, is_split_into_words: bool) -> list[Segment]:
-        vocab, unk = self.vocab, self.vocab.get(self.unk_token)
+        vocab, unk = self._tokens, self.vocab.get(self.unk_token)
         segments = []
         for text in texts:
             if is_split_into_words:
@@ -203,7 +218,17 @@ class BertTokenizer(PreTrainedTokenizerBase):
     def _save_vocabulary(self, folder: Path) -> None:
         ordered = sorted(self.vocab.items(), key=lambda item: item[1])
         atomic_write_text(folder / VOCAB_FILE, "".join(token + "\n" for token, _ in ordered))
+        added = self.get_added_vocab()
+        if added:
+            atomic_write_text(folder / ADDED_TOKENS_FILE, json.dumps(added, indent=2, ensure_ascii=False) + "\n")
 
     @classmethod
     def _from_folder(cls, folder: Path, options: dict[str, Any]) -> BertTokenizer:
-        return cls(folder / VOCAB_FILE, **options)
+        tokenizer = cls(folder / VOCAB_FILE, **options)
+        added_file = folder / ADDED_TOKENS_FILE
+        if added_file.is_file():
+            added = json.loads(added_file.read_text(encoding="utf-8"))
+            special = set(tokenizer.all_special_tokens)
+            for token in sorted(added, key=added.get):
+                tokenizer._add_to_vocabulary([token], token in special)
+        return tokenizer

@@ -53,7 +53,7 @@ class BertTokenizerFast(PreTrainedTokenizerBase):
         backend.add_special_tokens(self.all_special_tokens)
         self._backend = backend
         self._vocab = backend.get_vocab(with_added_tokens=True)
-        for name, token in self.special_tokens_map.items():
+        for name, token in self.named_special_tokens().items():
             if token not in self._vocab:
                 raise ValueError(f"{name}={token!r} is not in the vocabulary of {tokenizer_file or vocab_file}.")
 
@@ -63,6 +63,10 @@ class BertTokenizerFast(PreTrainedTokenizerBase):
 
     def _token_to_id_map(self) -> dict[str, int]:
         return self._vocab
+
+    def _add_to_vocabulary(self, tokens: list[str], special: bool) -> None:
+        (self._backend.add_special_tokens if special else self._backend.add_tokens)(tokens)
+        self._vocab = self._backend.get_vocab(with_added_tokens=True)
 
     def _id_to_token(self, index: int) -> str | None:
         return self._backend.id_to_token(index)
@@ -101,7 +105,7 @@ class BertTokenizerFast(PreTrainedTokenizerBase):
         return train_bert_tokenizer(
             text_iterator, vocab_size, min_frequency=min_frequency, length=length, show_progress=show_progress,
             do_lower_case=self.do_lower_case, tokenize_chinese_chars=self.tokenize_chinese_chars,
-            strip_accents=self.strip_accents, model_max_length=self.model_max_length, **self.special_tokens_map)
+            strip_accents=self.strip_accents, model_max_length=self.model_max_length, **self.named_special_tokens())
 
     @classmethod
     def _from_folder(cls, folder: Path, options: dict[str, Any]) -> BertTokenizerFast:
