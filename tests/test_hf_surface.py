@@ -147,7 +147,10 @@ def test_config_keywords_scripts_pass(minilm_dir, caplog):
 def test_mappings_auto_aliases_and_availability():
     assert tuneformers.CONFIG_MAPPING["bert"] is BertConfig and "bert" in tuneformers.CONFIG_MAPPING.keys()
     assert tuneformers.MODEL_WITH_LM_HEAD_MAPPING[BertConfig] is BertForMaskedLM
-    assert tuple(c.model_type for c in tuneformers.MODEL_FOR_QUESTION_ANSWERING_MAPPING) == ("bert",)
+    from tuneformers.models.auto.modeling_auto import MODEL_MAPPING_NAMES
+
+    model_types = tuple(c.model_type for c in tuneformers.MODEL_FOR_QUESTION_ANSWERING_MAPPING)
+    assert model_types[0] == "bert" and model_types == tuple(MODEL_MAPPING_NAMES["question-answering"])
     assert tuneformers.AutoModelWithLMHead.from_config(BertConfig(vocab_size=99, hidden_size=32, num_hidden_layers=1,
                                                                   num_attention_heads=4, intermediate_size=37)).__class__ is BertForMaskedLM
     assert tuneformers.WEIGHTS_NAME == "pytorch_model.bin" and tuneformers.is_torch_available()

@@ -44,7 +44,6 @@ _LAZY_IMPORTS: dict[str, list[str]] = {
     "models.deberta_v2.configuration_deberta_v2": ["DebertaV2Config"],
     "models.deberta_v2.tokenization_deberta_v2": ["DebertaV2Tokenizer"],
     "models.deberta_v2.tokenization_deberta_v2_fast": ["DebertaV2TokenizerFast"],
-    "tokenization_fast": ["PreTrainedTokenizerFast"],
     "data.processors.glue": [
         "InputExample",
         "InputFeatures",

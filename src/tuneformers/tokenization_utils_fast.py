@@ -9,6 +9,7 @@ tokenization_utils).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -18,6 +19,41 @@ from .constants import TOKENIZER_FILE
 from .tokenization_utils import PreTrainedTokenizerBase
 from .truncation import Segment
 from .utils import atomic_path
+
+
+Template = list[tuple[str, Any, int]]
+"""("special", token id, type id) or ("sequence", "A" / "B", type id), in order."""
+
+
+def templates_from_post_processor(processor: dict | None, token_ids: dict[str, int]) -> tuple[Template, Template] | None:
+    """The single and pair layouts a tokenizer.json post-processor describes (None: no special tokens known)."""
+    if not processor:
+        return None
+    kind = processor.get("type")
+    if kind == "Sequence":
+        layouts = [templates_from_post_processor(part, token_ids) for part in processor.get("processors", [])]
+        return next((layout for layout in layouts if layout is not None), None)
+    if kind == "TemplateProcessing":
+        specials = {name: entry["ids"] for name, entry in processor.get("special_tokens", {}).items()}
+
+        def parse(items: list[dict]) -> Template:
+            template: Template = []
+            for item in items:
+                if "SpecialToken" in item:
+                    template += [("special", index, item["SpecialToken"]["type_id"])
+                                 for index in specials[item["SpecialToken"]["id"]]]
+                else:
+                    template.append(("sequence", item["Sequence"]["id"], item["Sequence"]["type_id"]))
+            return template
+
+        return parse(processor["single"]), parse(processor["pair"])
+    if kind in ("BertProcessing", "RobertaProcessing"):
+        cls, sep = processor["cls"][1], processor["sep"][1]
+        single = [("special", cls, 0), ("sequence", "A", 0), ("special", sep, 0)]
+        if kind == "BertProcessing":
+            return single, single + [("sequence", "B", 1), ("special", sep, 1)]
+        return single, single + [("special", sep, 0), ("sequence", "B", 0), ("special", sep, 0)]
+    return None
 
 
 def read_tokenizer_file(path: str | Path) -> Tokenizer:
@@ -37,10 +73,13 @@ class PreTrainedTokenizerFast(PreTrainedTokenizerBase):
     vocab_file_names: ClassVar[dict[str, str]] = {"tokenizer_file": TOKENIZER_FILE}
     vocab_files: ClassVar[tuple[str, ...]] = (TOKENIZER_FILE,)
     tracks_offsets: ClassVar[bool] = True
+    init_options: ClassVar[tuple[str, ...]] = ("model_input_names",)
 
     def __init__(self, tokenizer_file: str | Path | None = None, *, tokenizer_object: Tokenizer | None = None,
-                 **kwargs: Any):
+                 model_input_names: list[str] | None = None, **kwargs: Any):
         super().__init__(**kwargs)
+        if model_input_names is not None:  # e.g. ModernBERT's tokenizer_config.json leaves out token_type_ids
+            self.model_input_names = tuple(model_input_names)
         if tokenizer_object is None:
             if tokenizer_file is None or not Path(tokenizer_file).is_file():
                 files = " or ".join(self.vocab_file_names.values())
@@ -53,6 +92,7 @@ class PreTrainedTokenizerFast(PreTrainedTokenizerBase):
         backend.add_special_tokens([token for token in self.all_special_tokens if token not in added])  # keep their flags
         self._backend = backend
         self._vocab = backend.get_vocab(with_added_tokens=True)
+        self._templates = templates_from_post_processor(json.loads(backend.to_str()).get("post_processor"), self._vocab)
         for name, token in self.named_special_tokens().items():
             if token not in self._vocab:
                 raise ValueError(f"{name}={token!r} is not in the vocabulary of {tokenizer_file or type(self).__name__}.")
@@ -105,6 +145,41 @@ class PreTrainedTokenizerFast(PreTrainedTokenizerBase):
     def _save_vocabulary(self, folder: Path) -> None:
         with atomic_path(folder / TOKENIZER_FILE) as temp_path:
             self._backend.save(str(temp_path))
+
+    # ---- the special-token layout: the file's post-processor, unless the family states its own ----
+
+    def _fill(self, ids: list[int], pair_ids: list[int] | None) -> list[tuple[int, int, int]]:
+        """(token id, type id, is special) for each position of the laid-out sequence."""
+        if self._templates is None:
+            return list(zip(super().build_inputs_with_special_tokens(ids, pair_ids),
+                            super().create_token_type_ids_from_sequences(ids, pair_ids),
+                            super().get_special_tokens_mask(ids, pair_ids)))
+        sequences = {"A": ids, "B": pair_ids or []}
+        laid_out = []
+        for kind, value, type_id in self._templates[0 if pair_ids is None else 1]:
+            if kind == "special":
+                laid_out.append((value, type_id, 1))
+            else:
+                laid_out += [(index, type_id, 0) for index in sequences[value]]
+        return laid_out
+
+    def build_inputs_with_special_tokens(self, ids: list[int], pair_ids: list[int] | None = None) -> list[int]:
+        return [index for index, _, _ in self._fill(ids, pair_ids)]
+
+    def create_token_type_ids_from_sequences(self, ids: list[int], pair_ids: list[int] | None = None) -> list[int]:
+        return [type_id for _, type_id, _ in self._fill(ids, pair_ids)]
+
+    def get_special_tokens_mask(self, ids: list[int], pair_ids: list[int] | None = None,
+                                already_has_special_tokens: bool = False) -> list[int]:
+        if already_has_special_tokens:
+            return super().get_special_tokens_mask(ids, pair_ids, True)
+        return [special for _, _, special in self._fill(ids, pair_ids)]
+
+    def _config_dict(self) -> dict[str, Any]:
+        config = super()._config_dict()
+        if type(self) is PreTrainedTokenizerFast:
+            config["tokenizer_class"] = "PreTrainedTokenizerFast"  # HF's generic class of the same name
+        return config
 
 
 def require_sentencepiece(slow_name: str, fast_name: str) -> None:

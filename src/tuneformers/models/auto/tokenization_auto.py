@@ -32,7 +32,7 @@ TOKENIZER_CLASS_TO_MODEL_TYPE["DistilBertTokenizer"] = TOKENIZER_CLASS_TO_MODEL_
 TOKENIZER_CLASS_TO_MODEL_TYPE["ElectraTokenizer"] = TOKENIZER_CLASS_TO_MODEL_TYPE["ElectraTokenizerFast"] = "electra"
 TOKENIZER_MAPPING_NAMES["deberta-v2"] = (("deberta_v2.tokenization_deberta_v2", "DebertaV2Tokenizer"),
                                          ("deberta_v2.tokenization_deberta_v2_fast", "DebertaV2TokenizerFast"))
-TOKENIZER_MAPPING_NAMES["PreTrainedTokenizerFast"] = (("tokenization_fast", "PreTrainedTokenizerFast"),) * 2
+TOKENIZER_MAPPING_NAMES["PreTrainedTokenizerFast"] = (("tokenization_utils_fast", "PreTrainedTokenizerFast"),) * 2
 TOKENIZER_MAPPING_NAMES["modernbert"] = TOKENIZER_MAPPING_NAMES["PreTrainedTokenizerFast"]
 TOKENIZER_CLASS_TO_MODEL_TYPE.update({"MPNetTokenizer": "mpnet", "MPNetTokenizerFast": "mpnet"})
 TOKENIZER_CLASS_TO_MODEL_TYPE.update({"DebertaV2Tokenizer": "deberta-v2", "DebertaV2TokenizerFast": "deberta-v2"})

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ...constants import TOKENIZER_FILE
-from ...tokenization_fast import PreTrainedTokenizerFast
+from ...tokenization_utils_fast import PreTrainedTokenizerFast
 
 SPM_FILE = "spm.model"
 
