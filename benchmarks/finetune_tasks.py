@@ -18,7 +18,9 @@ Measured (2026-12-02, one thread of a shared, heavily loaded 2-core CPU; held-ou
 * cloze QA (SQuAD v1.1 format), 700 training questions, 2 epochs (848 s), max_length 192, stride 64,
   250 held out: exact match 29.2, F1 31.8. Baselines: the context's most frequent capitalised run:
   EM 15.2, F1 15.8; its last capitalised run: EM 11.6, F1 14.9.
-* next sentence (SWAG format, 4 choices): see MC_RESULT below.
+* next sentence (SWAG format, 4 choices), 1,000 training examples, 2 epochs (1,053 s), max_length 64,
+  300 held out: accuracy 0.547 (0.437 after 1 epoch on 600). Baselines: chance 0.25; the most frequent
+  training label 0.203; the ending sharing the most words with the context 0.417.
 """
 
 from __future__ import annotations
