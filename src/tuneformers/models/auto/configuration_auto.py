@@ -16,6 +16,7 @@ CONFIG_MAPPING_NAMES: dict[str, tuple[str, str]] = {
     "bert": ("bert.configuration_bert", "BertConfig"),
     "mpnet": ("mpnet.configuration_mpnet", "MPNetConfig"),
     "deberta-v2": ("deberta_v2.configuration_deberta_v2", "DebertaV2Config"),
+    "modernbert": ("modernbert.configuration_modernbert", "ModernBertConfig"),
 }
 
 
