@@ -21,11 +21,12 @@ import tuneformers
 
 SIZE = dict(hidden_size=384, num_hidden_layers=6, num_attention_heads=6, intermediate_size=1536, vocab_size=30522)
 FAMILIES = {
-    "mpnet": ("MPNet", dict(max_position_embeddings=514, pad_token_id=1)),
+    "mpnet": ("MPNet", dict(max_position_embeddings=514, pad_token_id=1, hidden_dropout_prob=0.1)),
     "deberta-v3": ("DebertaV2", dict(relative_attention=True, position_buckets=256, pos_att_type=["p2c", "c2p"],
                                      share_att_key=True, norm_rel_ebd="layer_norm", position_biased_input=False,
-                                     max_relative_positions=-1, pad_token_id=0)),
-    "modernbert": ("ModernBert", dict(intermediate_size=576, pad_token_id=0, local_attention=128)),
+                                     max_relative_positions=-1, pad_token_id=0, hidden_dropout_prob=0.1)),
+    "modernbert": ("ModernBert", dict(intermediate_size=576, pad_token_id=0, local_attention=128,
+                                      mlp_dropout=0.1)),  # GeGLU: 2 x 576 wide in, like BERT's 1536 in parameters
 }
 
 
@@ -82,7 +83,7 @@ def main() -> None:
     print(f"{'family':<12}{'what':<12}{'HF s':>8}{'ours s':>8}{'HF/ours':>9}")
     for name in args.families:
         prefix, extra = FAMILIES[name]
-        hf_config = getattr(transformers, prefix + "Config")(**SIZE, **extra, hidden_dropout_prob=0.1)
+        hf_config = getattr(transformers, prefix + "Config")(**{**SIZE, **extra})
         hf = getattr(transformers, prefix + "ForSequenceClassification")(hf_config)
         with tempfile.TemporaryDirectory() as folder:
             hf.save_pretrained(folder)
