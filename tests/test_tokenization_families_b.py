@@ -48,7 +48,26 @@ def deberta_v2_folder(corpus, folder):
     return folder
 
 
-FOLDERS = {"mpnet": mpnet_folder, "deberta-v2": deberta_v2_folder}
+def modernbert_folder(corpus, folder):
+    """ModernBERT's layout: byte-level BPE, [CLS] A [SEP] B [SEP] from a TemplateProcessing post-processor."""
+    from tokenizers import decoders, processors
+
+    specials = ["[UNK]", "[CLS]", "[SEP]", "[PAD]", "[MASK]"]
+    backend = Tokenizer(models.BPE(unk_token="[UNK]"))
+    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    backend.decoder = decoders.ByteLevel()
+    backend.train_from_iterator(corpus, trainers.BpeTrainer(vocab_size=600, special_tokens=specials,
+                                                            initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    backend.post_processor = processors.TemplateProcessing(
+        single="[CLS]:0 $A:0 [SEP]:0", pair="[CLS]:0 $A:0 [SEP]:0 $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", backend.token_to_id("[CLS]")), ("[SEP]", backend.token_to_id("[SEP]"))])
+    transformers.PreTrainedTokenizerFast(
+        tokenizer_object=backend, unk_token="[UNK]", cls_token="[CLS]", sep_token="[SEP]", pad_token="[PAD]",
+        mask_token="[MASK]", model_input_names=["input_ids", "attention_mask"]).save_pretrained(folder)
+    return folder
+
+
+FOLDERS = {"mpnet": mpnet_folder, "deberta-v2": deberta_v2_folder, "modernbert": modernbert_folder}
 
 
 @pytest.fixture(scope="module", params=list(FOLDERS))
@@ -70,7 +89,8 @@ def assert_same_encoding(ours, hf, *args, **kwargs):
 
 def test_class_and_special_tokens(tokenizer_pair):
     name, ours, hf = tokenizer_pair
-    assert type(ours).__name__ == type(hf).__name__ + ("Fast" if not type(hf).__name__.endswith("Fast") else "")
+    expected = {"TokenizersBackend": "PreTrainedTokenizerFast"}.get(type(hf).__name__, type(hf).__name__ + "Fast")
+    assert type(ours).__name__ == expected
     for attribute in ("cls_token", "sep_token", "pad_token", "unk_token", "mask_token",
                       "cls_token_id", "sep_token_id", "pad_token_id", "unk_token_id", "mask_token_id"):
         assert getattr(ours, attribute) == getattr(hf, attribute), attribute
@@ -120,3 +140,37 @@ def test_real_mpnet_tokenizer_on_the_whole_corpus(mpnet_dir, corpus):
     ours, hf = AutoTokenizer.from_pretrained(mpnet_dir), transformers.AutoTokenizer.from_pretrained(str(mpnet_dir))
     assert type(ours).__name__ == "MPNetTokenizerFast"
     encode_both_ways(ours, hf, corpus)
+
+
+TINY_MODELS = {"mpnet": ("MPNetConfig", dict(max_position_embeddings=130)),
+               "deberta-v2": ("DebertaV2Config", dict(relative_attention=True, position_buckets=16,
+                                                      pos_att_type=["p2c", "c2p"], position_biased_input=False)),
+               "modernbert": ("ModernBertConfig", dict(local_attention=16))}
+
+
+def test_cli_trains_a_folder_of_this_family(tokenizer_pair, corpus, tmp_path):
+    """`tuneformers train --model FOLDER` on a tiny random model of the family with the trained tokenizer."""
+    import csv
+    import json
+
+    import tuneformers
+    from tuneformers.cli.main import main
+
+    name, ours, _ = tokenizer_pair
+    config_name, extra = TINY_MODELS[name]
+    config = getattr(tuneformers, config_name)(vocab_size=len(ours), hidden_size=32, num_hidden_layers=2,
+                                               num_attention_heads=4, intermediate_size=37,
+                                               pad_token_id=ours.pad_token_id, **extra)
+    folder = tmp_path / "model"
+    tuneformers.AutoModelForSequenceClassification.from_config(config).save_pretrained(folder)
+    ours.save_pretrained(folder)
+    examples = tuneformers.load_rotten_tomatoes(max_examples=48, seed=3)
+    with open(tmp_path / "train.csv", "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([("review", "label"), *((e.text, e.label) for e in examples)])
+    code = main(["train", "--model", str(folder), "--train_file", str(tmp_path / "train.csv"), "--text_column",
+                 "review", "--label_column", "label", "--output_dir", str(tmp_path / "run"), "--max_steps", "2",
+                 "--max_length", "48", "--no_plot", "--report_to", "none", "--disable_tqdm"])
+    assert code == 0
+    assert "eval_accuracy" in json.loads((tmp_path / "run" / "metrics.json").read_text())
+    reloaded = tuneformers.AutoModelForSequenceClassification.from_pretrained(tmp_path / "run")
+    assert type(reloaded).__name__.lower().startswith(name.replace("-", "")[:6])

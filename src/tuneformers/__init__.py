@@ -44,6 +44,7 @@ _LAZY_IMPORTS: dict[str, list[str]] = {
     "models.deberta_v2.configuration_deberta_v2": ["DebertaV2Config"],
     "models.deberta_v2.tokenization_deberta_v2": ["DebertaV2Tokenizer"],
     "models.deberta_v2.tokenization_deberta_v2_fast": ["DebertaV2TokenizerFast"],
+    "models.modernbert.configuration_modernbert": ["ModernBertConfig"],
     "data.processors.glue": [
         "InputExample",
         "InputFeatures",
@@ -136,6 +137,10 @@ _LAZY_IMPORTS: dict[str, list[str]] = {
                                               "DebertaV2ForSequenceClassification", "DebertaV2ForTokenClassification",
                                               "DebertaV2ForQuestionAnswering", "DebertaV2ForMaskedLM",
                                               "DebertaV2ForMultipleChoice"],
+    "models.modernbert.modeling_modernbert": ["ModernBertPreTrainedModel", "ModernBertModel",
+                                              "ModernBertForSequenceClassification", "ModernBertForTokenClassification",
+                                              "ModernBertForQuestionAnswering", "ModernBertForMaskedLM",
+                                              "ModernBertForMultipleChoice"],
     "models.auto.modeling_auto": [
         "AutoModel",
         "AutoModelForSequenceClassification",

@@ -22,6 +22,7 @@ CONFIG_MAPPING_NAMES: dict[str, tuple[str, str]] = {
     "electra": ("electra.configuration_electra", "ElectraConfig"),
     "mpnet": ("mpnet.configuration_mpnet", "MPNetConfig"),
     "deberta-v2": ("deberta_v2.configuration_deberta_v2", "DebertaV2Config"),
+    "modernbert": ("modernbert.configuration_modernbert", "ModernBertConfig"),
 }
 
 

@@ -62,6 +62,7 @@ TASK_CLASS_SUFFIXES = {"base": "Model", "sequence-classification": "ForSequenceC
 FAMILY_MODULES: dict[str, tuple[str, str]] = {
     "mpnet": ("mpnet.modeling_mpnet", "MPNet"),
     "deberta-v2": ("deberta_v2.modeling_deberta_v2", "DebertaV2"),
+    "modernbert": ("modernbert.modeling_modernbert", "ModernBert"),
 }
 for _model_type, (_module, _prefix) in FAMILY_MODULES.items():
     for _task, _suffix in TASK_CLASS_SUFFIXES.items():

@@ -36,7 +36,8 @@ TOKENIZER_MAPPING_NAMES["PreTrainedTokenizerFast"] = (("tokenization_utils_fast"
 TOKENIZER_MAPPING_NAMES["modernbert"] = TOKENIZER_MAPPING_NAMES["PreTrainedTokenizerFast"]
 TOKENIZER_CLASS_TO_MODEL_TYPE.update({"MPNetTokenizer": "mpnet", "MPNetTokenizerFast": "mpnet"})
 TOKENIZER_CLASS_TO_MODEL_TYPE.update({"DebertaV2Tokenizer": "deberta-v2", "DebertaV2TokenizerFast": "deberta-v2"})
-TOKENIZER_CLASS_TO_MODEL_TYPE.update({"PreTrainedTokenizerFast": "PreTrainedTokenizerFast"})
+TOKENIZER_CLASS_TO_MODEL_TYPE.update({"PreTrainedTokenizerFast": "PreTrainedTokenizerFast",  # HF 5 writes the same
+                                      "TokenizersBackend": "PreTrainedTokenizerFast"})
 
 
 def _read_json(path) -> dict:
