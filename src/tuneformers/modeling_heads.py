@@ -77,6 +77,28 @@ class ClassificationHead(nn.Module):
         return self.out_proj(self.dropout(self.activation(self.dense(x))))
 
 
+class MaskedLMHead(nn.Module):
+    """dense -> GELU -> layer_norm -> decoder onto the vocabulary (decoder weight tied to the input embeddings
+    by the model, decoder bias = ``bias``); RoBERTa-style names ``dense``, ``layer_norm``, ``decoder``, ``bias``."""
+
+    def __init__(self, hidden_size: int, vocab_size: int, layer_norm_eps: float):
+        super().__init__()
+        self.dense = nn.Linear(hidden_size, hidden_size)
+        self.layer_norm = nn.LayerNorm(hidden_size, eps=layer_norm_eps)
+        self.decoder = nn.Linear(hidden_size, vocab_size)
+        self.bias = nn.Parameter(torch.zeros(vocab_size))
+        self.decoder.bias = self.bias
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:  # ... D -> ... V
+        return self.decoder(self.layer_norm(F.gelu(self.dense(hidden_states))))
+
+
+def zero_lm_head_bias(module: nn.Module) -> None:
+    """An ``init_encoder_weights`` extra: the vocabulary bias of a MaskedLMHead starts at zero."""
+    if isinstance(module, MaskedLMHead):
+        module.bias.data.zero_()
+
+
 class EncoderForSequenceClassification(EncoderPreTrainedModel):
     """One vector per text -> L logits. Loss from ``config.problem_type`` (inferred from the labels when None)."""
 

@@ -257,37 +257,6 @@ def first_token_or_mean(hidden_states: torch.Tensor, attention_mask: torch.Tenso
     return (hidden_states * mask).sum(dim=1) / mask.sum(dim=1)
 
 
-class ClassificationHead(nn.Module):
-    """First token -> dropout -> dense -> tanh -> dropout -> out_proj (RoBERTa-style sentence classifier;
-    parameter names as in HF checkpoints: ``dense``, ``out_proj``)."""
-
-    def __init__(self, hidden_size: int, num_labels: int, dropout: float):
-        super().__init__()
-        self.dense = nn.Linear(hidden_size, hidden_size)
-        self.dropout = nn.Dropout(dropout)
-        self.out_proj = nn.Linear(hidden_size, num_labels)
-
-    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:  # B T D -> B L
-        pooled = torch.tanh(self.dense(self.dropout(hidden_states[:, 0])))
-        return self.out_proj(self.dropout(pooled))
-
-
-class MaskedLMHead(nn.Module):
-    """dense -> GELU -> layer_norm -> decoder onto the vocabulary (decoder weight tied to the input embeddings
-    by the model, decoder bias = ``bias``); RoBERTa-style names ``dense``, ``layer_norm``, ``decoder``, ``bias``."""
-
-    def __init__(self, hidden_size: int, vocab_size: int, layer_norm_eps: float):
-        super().__init__()
-        self.dense = nn.Linear(hidden_size, hidden_size)
-        self.layer_norm = nn.LayerNorm(hidden_size, eps=layer_norm_eps)
-        self.decoder = nn.Linear(hidden_size, vocab_size)
-        self.bias = nn.Parameter(torch.zeros(vocab_size))
-        self.decoder.bias = self.bias
-
-    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:  # ... D -> ... V
-        return self.decoder(self.layer_norm(F.gelu(self.dense(hidden_states))))
-
-
 # ---- inputs ----------------------------------------------------------------------------------------
 
 

@@ -14,7 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...modeling_layers import (ClassificationHead, MaskedLMHead, TokenLayout, attend, attention_bias_from_mask,
+from ...modeling_heads import ClassificationHead, MaskedLMHead
+from ...modeling_layers import (TokenLayout, attend, attention_bias_from_mask,
                                 check_input_ids, choices_as_batch, init_encoder_weights, position_ids_after_padding_id,
                                 run_layers, sequence_classification_loss, span_logits, span_loss, token_loss)
 from ...configuration_utils import infer_problem_type
@@ -173,7 +174,7 @@ class MPNetForSequenceClassification(MPNetPreTrainedModel):
         super().__init__(config)
         self.num_labels = config.num_labels
         self.mpnet = MPNetModel(config, add_pooling_layer=False)
-        self.classifier = ClassificationHead(config.hidden_size, config.num_labels, config.hidden_dropout_prob)
+        self.classifier = ClassificationHead(config.hidden_size, config.num_labels, config.hidden_dropout_prob, "tanh")
         self.problem_type = infer_problem_type(config.problem_type, config.num_labels)
         self.post_init()
 

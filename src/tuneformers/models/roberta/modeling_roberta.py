@@ -16,19 +16,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ...activations import torch_activation
 from ...modeling_heads import (ClassificationHead, EncoderForMaskedLM, EncoderForMultipleChoice, EncoderForQuestionAnswering,
-                               EncoderForSequenceClassification, EncoderForTokenClassification, EncoderPreTrainedModel)
-from ...modeling_layers import init_encoder_weights
+                               EncoderForSequenceClassification, EncoderForTokenClassification, EncoderPreTrainedModel,
+                               MaskedLMHead, zero_lm_head_bias)
+from ...modeling_layers import init_encoder_weights, position_ids_after_padding_id
 from ..bert.modeling_bert import BertEmbeddings, BertModel
 from . import convert_roberta  # noqa: F401  (registers the PyTorch <-> TF weight names of RoBERTa)
 from .configuration_roberta import RobertaConfig
-
-
-def position_ids_from_input_ids(input_ids: torch.Tensor, padding_idx: int) -> torch.Tensor:
-    """B T ids -> B T positions: real tokens count up from padding_idx + 1, padding tokens get padding_idx."""
-    real = input_ids.ne(padding_idx).long()
-    return real.cumsum(dim=1) * real + padding_idx
 
 
 class RobertaEmbeddings(BertEmbeddings):
@@ -48,25 +42,11 @@ class RobertaEmbeddings(BertEmbeddings):
                     f"Tokenize with truncation=True, max_length={self.position_embeddings.num_embeddings - self.padding_idx - 1}."
                 )
             if input_ids is not None:
-                position_ids = position_ids_from_input_ids(input_ids, self.padding_idx)  # B T
+                position_ids = position_ids_after_padding_id(input_ids, self.padding_idx)  # B T
             else:  # no ids to find padding in: every token is real
                 position_ids = torch.arange(self.padding_idx + 1, T + self.padding_idx + 1,
                                             device=inputs_embeds.device).unsqueeze(0)  # 1 T
         return super().forward(input_ids, token_type_ids, position_ids, inputs_embeds)
-
-
-class RobertaLMHead(nn.Module):
-    def __init__(self, config: RobertaConfig):
-        super().__init__()
-        self.dense = nn.Linear(config.hidden_size, config.hidden_size)
-        self.layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
-        self.decoder = nn.Linear(config.hidden_size, config.vocab_size)
-        self.bias = nn.Parameter(torch.zeros(config.vocab_size))
-        self.decoder.bias = self.bias
-        self.activation = torch_activation("gelu")
-
-    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:  # B T D -> B T V
-        return self.decoder(self.layer_norm(self.activation(self.dense(hidden_states))))
 
 
 class RobertaPreTrainedModel(EncoderPreTrainedModel):
@@ -77,7 +57,7 @@ class RobertaPreTrainedModel(EncoderPreTrainedModel):
         return RobertaModel(self.config, add_pooling_layer=add_pooling_layer)
 
     def _init_weights(self, module: nn.Module) -> None:
-        init_encoder_weights(module, self.config.initializer_range, _zero_lm_head_bias)
+        init_encoder_weights(module, self.config.initializer_range, zero_lm_head_bias)
 
 
 class RobertaModel(RobertaPreTrainedModel, BertModel):
@@ -129,7 +109,7 @@ class RobertaForMaskedLM(RobertaPreTrainedModel, EncoderForMaskedLM):
 
     def __init__(self, config: RobertaConfig):
         super().__init__(config)
-        self.lm_head = RobertaLMHead(config)
+        self.lm_head = MaskedLMHead(config.hidden_size, config.vocab_size, config.layer_norm_eps)
         self.post_init()
 
     def tie_weights(self) -> None:
@@ -138,8 +118,3 @@ class RobertaForMaskedLM(RobertaPreTrainedModel, EncoderForMaskedLM):
 
     def lm_logits(self, hidden_states: torch.Tensor) -> torch.Tensor:
         return self.lm_head(hidden_states)
-
-
-def _zero_lm_head_bias(module: nn.Module) -> None:
-    if isinstance(module, RobertaLMHead):
-        module.bias.data.zero_()
