@@ -126,8 +126,10 @@ def test_label_count_mismatch_names_the_key(tmp_path, tiny_classifier):
 
 def test_unknown_keyword_is_an_error_with_suggestion(tmp_path, tiny_classifier):
     tiny_classifier.save_pretrained(tmp_path)
-    with pytest.raises(TypeError, match="'num_classes'.*Did you mean 'num_labels'"):
-        BertForSequenceClassification.from_pretrained(tmp_path, num_classes=3)
+    with pytest.raises(TypeError, match="'num_lables'.*Did you mean 'num_labels'"):
+        BertForSequenceClassification.from_pretrained(tmp_path, num_lables=3)
+    # num_classes, the seed's own spelling, is read as num_labels (issue 10)
+    assert BertForSequenceClassification.from_pretrained(tmp_path, num_classes=3).config.num_labels == 3
 
 
 def test_config_overrides_apply(tmp_path, tiny_classifier):
