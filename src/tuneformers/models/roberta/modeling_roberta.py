@@ -17,8 +17,15 @@ import torch
 from torch import nn
 
 from ...activations import torch_activation
-from ...modeling_heads import (ClassificationHead, EncoderForMaskedLM, EncoderForMultipleChoice, EncoderForQuestionAnswering,
-                               EncoderForSequenceClassification, EncoderForTokenClassification, EncoderPreTrainedModel)
+from ...modeling_heads import (
+    ClassificationHead,
+    EncoderForMaskedLM,
+    EncoderForMultipleChoice,
+    EncoderForQuestionAnswering,
+    EncoderForSequenceClassification,
+    EncoderForTokenClassification,
+    EncoderPreTrainedModel,
+)
 from ...modeling_layers import init_encoder_weights
 from ..bert.modeling_bert import BertEmbeddings, BertModel
 from . import convert_roberta  # noqa: F401  (registers the PyTorch <-> TF weight names of RoBERTa)
@@ -91,7 +98,8 @@ class RobertaForSequenceClassification(RobertaPreTrainedModel, EncoderForSequenc
 
     def __init__(self, config: RobertaConfig):
         super().__init__(config)
-        self.classifier = ClassificationHead(config.hidden_size, config.num_labels, self.classifier_dropout_rate(), "tanh")
+        dropout = self.classifier_dropout_rate()
+        self.classifier = ClassificationHead(config.hidden_size, config.num_labels, dropout, "tanh")
         self.post_init()
 
     def classify(self, outputs) -> torch.Tensor:
