@@ -32,19 +32,21 @@ def write_sst2(folder: Path, n_train: int, n_dev: int, n_test: int) -> None:
 
 @pytest.mark.slow
 def test_run_glue_v3_style_fine_tunes_minilm_on_sst2_files(tmp_path, minilm_dir):
-    write_sst2(tmp_path / "SST-2", n_train=160, n_dev=100, n_test=16)
+    write_sst2(tmp_path / "SST-2", n_train=400, n_dev=100, n_test=16)
     out = tmp_path / "out"
     command = [sys.executable, str(SCRIPTS / "run_glue_v3_style.py"), "--model_name_or_path", str(minilm_dir),
                "--task_name", "SST-2", "--data_dir", str(tmp_path / "SST-2"), "--do_train", "--do_eval",
                "--do_predict", "--max_seq_length", "64", "--per_gpu_train_batch_size", "16",
                "--per_device_eval_batch_size", "64", "--learning_rate", "1e-4", "--num_train_epochs", "2",
-               "--output_dir", str(out), "--save_steps", "1000", "--logging_steps", "10", "--evaluate_during_training",
+               "--output_dir", str(out), "--save_steps", "1000", "--logging_steps", "25", "--evaluate_during_training",
                "--no_cuda", "--seed", "1", "--report_to", "none", "--disable_tqdm"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "per_gpu_train_batch_size is deprecated" in result.stderr and "device: cpu, n_gpu: 0" in result.stderr
     results = dict(line.split(" = ") for line in (out / "eval_results_sst-2.txt").read_text().splitlines())
-    assert float(results["eval_acc"]) > 0.7, results  # majority class of these snippets is about 0.55-0.6
+    dev_labels = [line.rsplit("\t", 1)[1] for line in (tmp_path / "SST-2" / "dev.tsv").read_text().splitlines()[1:]]
+    majority = max(dev_labels.count("0"), dev_labels.count("1")) / len(dev_labels)
+    assert float(results["eval_acc"]) > majority + 0.1, (results, majority)
     predictions = (out / "test_results_sst-2.txt").read_text().splitlines()
     assert predictions[0] == "index\tprediction" and len(predictions) == 17
     assert {line.split("\t")[1] for line in predictions[1:]} <= {"0", "1"}

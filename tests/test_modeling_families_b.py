@@ -8,7 +8,6 @@ padding. Then ours saves and HF loads: identical outputs. Per-token values are c
 from __future__ import annotations
 
 import dataclasses
-import importlib
 
 import pytest
 import torch

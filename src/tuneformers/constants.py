@@ -21,7 +21,9 @@ SPECIAL_TOKENS_MAP_NAME = "special_tokens_map.json"
 TOKENIZER_FILE = "tokenizer.json"
 VOCAB_FILE = "vocab.txt"
 ADDED_TOKENS_FILE = "added_tokens.json"
-TOKENIZER_FILES = (TOKENIZER_FILE, VOCAB_FILE)
+VOCAB_JSON_FILE = "vocab.json"  # byte-level BPE (RoBERTa): with MERGES_FILE
+MERGES_FILE = "merges.txt"
+TOKENIZER_FILES = (TOKENIZER_FILE, VOCAB_FILE, VOCAB_JSON_FILE)
 
 # ---- Trainer checkpoint folders (checkpoint-<step>/): the weights are SAFE_WEIGHTS_NAME
 TRAINER_STATE_NAME = "trainer_state.json"

@@ -1,4 +1,4 @@
-"""DistilBertConfig: the hyper-parameters of a DistilBERT model, with HF's field names (dim, n_layers, ...). No torch."""
+"""DistilBertConfig: a DistilBERT model's hyper-parameters, with HF's field names (dim, n_layers, ...). No torch."""
 
 from __future__ import annotations
 
@@ -39,7 +39,8 @@ class DistilBertConfig(PretrainedConfig):
             if getattr(self, name) < 1:
                 raise ValueError(f"DistilBertConfig.{name} must be a positive integer, got {getattr(self, name)}.")
         if self.dim % self.n_heads:
-            raise ValueError(f"dim={self.dim} is not a multiple of n_heads={self.n_heads}; each head gets dim / n_heads dimensions.")
+            raise ValueError(f"dim={self.dim} is not a multiple of n_heads={self.n_heads}; "
+                             "each head gets dim / n_heads dimensions.")
         check_activation(self.activation)
         for name in ("dropout", "attention_dropout", "qa_dropout", "seq_classif_dropout"):
             if not 0.0 <= getattr(self, name) < 1.0:

@@ -2,12 +2,14 @@
 
 BERT's rules (models/bert/convert_bert.py) under the ``distilbert`` scope, for example::
 
-    PyTorch                                                TensorFlow (HF 4.x tf_model.h5)
-    distilbert.embeddings.position_embeddings.weight       distilbert/embeddings/position_embeddings/embeddings
-    distilbert.transformer.layer.0.attention.q_lin.weight  distilbert/transformer/layer_._0/attention/q_lin/kernel (transposed)
-    distilbert.transformer.layer.0.sa_layer_norm.weight    distilbert/transformer/layer_._0/sa_layer_norm/gamma
-    vocab_projector.bias                                   vocab_projector/bias
-    vocab_projector.weight                                 (none: tied to the word embeddings)
+    PyTorch                                            TensorFlow (HF 4.x tf_model.h5)
+    distilbert.embeddings.position_embeddings.weight   distilbert/embeddings/position_embeddings/embeddings
+    distilbert.transformer.layer.0.attention.q_lin.weight
+                                                       distilbert/transformer/layer_._0/attention/q_lin/kernel (transposed)
+    distilbert.transformer.layer.0.sa_layer_norm.weight
+                                                       distilbert/transformer/layer_._0/sa_layer_norm/gamma
+    vocab_projector.bias                               vocab_projector/bias
+    vocab_projector.weight                             (none: tied to the word embeddings)
 """
 
 from __future__ import annotations

@@ -250,9 +250,11 @@ class TFDistilBertForMaskedLM(TFDistilBertPreTrainedMixin, TFBertPreTrainedModel
     def __init__(self, config: DistilBertConfig, **kwargs: Any) -> None:
         super().__init__(config, **kwargs)
         self.attach_main_layer()
-        self.vocab_transform = _dense(config.dim, config, "vocab_transform", activation=tf_activation(config.activation))
+        activation = tf_activation(config.activation)
+        self.vocab_transform = _dense(config.dim, config, "vocab_transform", activation=activation)
         self.vocab_layer_norm = _layer_norm("vocab_layer_norm")
-        self.vocab_projector = TFDistilBertLMHead(config, self.main_layer.embeddings.word_embeddings, name="vocab_projector")
+        embeddings = self.main_layer.embeddings.word_embeddings
+        self.vocab_projector = TFDistilBertLMHead(config, embeddings, name="vocab_projector")
 
     def forward(self, features, flags, training):
         base = self.main_layer(**features, **flags, training=training)

@@ -21,8 +21,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from ...activations import torch_activation
-from ...modeling_heads import (ClassificationHead, EncoderForMaskedLM, EncoderForMultipleChoice, EncoderForQuestionAnswering,
-                               EncoderForSequenceClassification, EncoderForTokenClassification, EncoderPreTrainedModel)
+from ...modeling_heads import (
+    ClassificationHead,
+    EncoderForMaskedLM,
+    EncoderForMultipleChoice,
+    EncoderForQuestionAnswering,
+    EncoderForSequenceClassification,
+    EncoderForTokenClassification,
+    EncoderPreTrainedModel,
+)
 from ...modeling_layers import encode_real_tokens, init_encoder_weights
 from ...modeling_outputs import BaseModelOutputWithPooling, SequenceClassifierOutput
 from ..bert.modeling_bert import BertEmbeddings, BertEncoder
@@ -128,7 +135,8 @@ class ElectraForSequenceClassification(ElectraPreTrainedModel, EncoderForSequenc
 
     def __init__(self, config: ElectraConfig):
         super().__init__(config)
-        self.classifier = ClassificationHead(config.hidden_size, config.num_labels, self.classifier_dropout_rate(), "gelu")
+        dropout = self.classifier_dropout_rate()
+        self.classifier = ClassificationHead(config.hidden_size, config.num_labels, dropout, "gelu")
         self.post_init()
 
     def classify(self, outputs) -> torch.Tensor:

@@ -1,4 +1,4 @@
-"""RobertaConfig: BERT's hyper-parameters and defaults (as HF's RobertaConfig), RoBERTa's vocabulary and special ids. No torch.
+"""RobertaConfig: BERT's hyper-parameters and defaults (as HF's), RoBERTa's vocabulary and special ids. No torch.
 
 XLM-RoBERTa and CamemBERT use the same architecture under their own model_type (xlm_roberta/, camembert/).
 """

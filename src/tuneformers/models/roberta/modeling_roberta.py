@@ -71,7 +71,8 @@ class RobertaForSequenceClassification(RobertaPreTrainedModel, EncoderForSequenc
 
     def __init__(self, config: RobertaConfig):
         super().__init__(config)
-        self.classifier = ClassificationHead(config.hidden_size, config.num_labels, self.classifier_dropout_rate(), "tanh")
+        dropout = self.classifier_dropout_rate()
+        self.classifier = ClassificationHead(config.hidden_size, config.num_labels, dropout, "tanh")
         self.post_init()
 
     def classify(self, outputs) -> torch.Tensor:

@@ -14,13 +14,11 @@ from typing import Any, ClassVar
 from tokenizers import Tokenizer, decoders, pre_tokenizers, processors
 from tokenizers.models import BPE
 
-from ...constants import TOKENIZER_FILE
+from ...constants import MERGES_FILE, TOKENIZER_FILE, VOCAB_JSON_FILE
 from ...tokenization_utils_fast import PreTrainedTokenizerFast
 from ...truncation import Segment
 from ...utils import atomic_write_text
 
-VOCAB_JSON = "vocab.json"
-MERGES_FILE = "merges.txt"
 ROBERTA_SPECIAL_TOKENS = dict(bos_token="<s>", eos_token="</s>", sep_token="</s>", cls_token="<s>", unk_token="<unk>",
                               pad_token="<pad>", mask_token="<mask>")
 
@@ -60,9 +58,9 @@ class RobertaTokenizerFast(RobertaLayoutTokenizer):
     ``add_prefix_space=True`` treats the first word like the others (needed for ``is_split_into_words``).
     """
 
-    vocab_file_names: ClassVar[dict[str, str]] = {"vocab_file": VOCAB_JSON, "merges_file": MERGES_FILE,
+    vocab_file_names: ClassVar[dict[str, str]] = {"vocab_file": VOCAB_JSON_FILE, "merges_file": MERGES_FILE,
                                                   "tokenizer_file": TOKENIZER_FILE}
-    vocab_files: ClassVar[tuple[str, ...]] = (VOCAB_JSON, MERGES_FILE, TOKENIZER_FILE)
+    vocab_files: ClassVar[tuple[str, ...]] = (VOCAB_JSON_FILE, MERGES_FILE, TOKENIZER_FILE)
     init_options: ClassVar[tuple[str, ...]] = ("add_prefix_space", "trim_offsets")
 
     def __init__(self, vocab_file: str | Path | None = None, merges_file: str | Path | None = None,
@@ -98,7 +96,7 @@ class RobertaTokenizerFast(RobertaLayoutTokenizer):
     def _save_vocabulary(self, folder: Path) -> None:
         super()._save_vocabulary(folder)
         model = json.loads(self._backend.to_str())["model"]
-        atomic_write_text(folder / VOCAB_JSON, json.dumps(model["vocab"], ensure_ascii=False) + "\n")
+        atomic_write_text(folder / VOCAB_JSON_FILE, json.dumps(model["vocab"], ensure_ascii=False) + "\n")
         merges = ["#version: 0.2"] + [" ".join(merge) if isinstance(merge, list) else merge for merge in model["merges"]]
         atomic_write_text(folder / MERGES_FILE, "\n".join(merges) + "\n")
 
