@@ -46,6 +46,7 @@ class BertTokenizerFast(PreTrainedTokenizerFast):
             clean_text=True, handle_chinese_chars=self.tokenize_chinese_chars, strip_accents=self.strip_accents,
             lowercase=self.do_lower_case)
         backend.post_processor = None  # [CLS] A [SEP] (B [SEP]) comes from the shared layout
+        backend.add_special_tokens(self.all_special_tokens)  # plain: a file's lstrip flag would widen their offsets
         return backend
 
     def _save_vocabulary(self, folder: Path) -> None:
