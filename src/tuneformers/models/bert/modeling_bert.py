@@ -13,23 +13,16 @@ from __future__ import annotations
 from typing import ClassVar
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from ...activations import torch_activation
-from ...configuration_utils import infer_problem_type
 from ...modeling_outputs import (
     BaseModelOutputWithPooling,
-    MaskedLMOutput,
-    MultipleChoiceModelOutput,
-    QuestionAnsweringModelOutput,
-    SequenceClassifierOutput,
-    TokenClassifierOutput,
 )
-from ...modeling_layers import (TokenLayout, attend, attention_bias_from_mask, choices_as_batch, init_encoder_weights,
-                                 sequence_classification_loss, span_logits, span_loss, token_loss)
-from ...modeling_utils import PreTrainedModel
+from ...modeling_layers import (TokenLayout, attend, attention_bias_from_mask, init_encoder_weights)
+from ...modeling_heads import (EncoderForMaskedLM, EncoderForMultipleChoice, EncoderForQuestionAnswering,
+                                EncoderForSequenceClassification, EncoderForTokenClassification, EncoderPreTrainedModel)
 from . import convert_bert  # noqa: F401  (registers the PyTorch <-> TF weight names of BERT)
 from .configuration_bert import BertConfig
 
@@ -182,9 +175,12 @@ class BertPooler(nn.Module):
         return self.activation(self.dense(hidden_states[:, 0]))  # B D
 
 
-class BertPreTrainedModel(PreTrainedModel):
+class BertPreTrainedModel(EncoderPreTrainedModel):
     config_class = BertConfig
     base_model_prefix = "bert"
+
+    def build_backbone(self, add_pooling_layer: bool) -> BertModel:
+        return BertModel(self.config, add_pooling_layer=add_pooling_layer)
 
     def _init_weights(self, module: nn.Module) -> None:
         init_encoder_weights(module, self.config.initializer_range, _zero_lm_head_bias)
@@ -236,73 +232,27 @@ class BertModel(BertPreTrainedModel):
         return output if return_dict else output.to_tuple()
 
 
-class BertForSequenceClassification(BertPreTrainedModel):
+class BertForSequenceClassification(BertPreTrainedModel, EncoderForSequenceClassification):
     """Pooled output -> dropout -> Linear(D, num_labels). Loss from config.problem_type (inferred when None)."""
 
+    add_pooling_layer = True
+
     def __init__(self, config: BertConfig):
         super().__init__(config)
-        self.num_labels = config.num_labels
-        self.bert = BertModel(config)
-        dropout = config.classifier_dropout if config.classifier_dropout is not None else config.hidden_dropout_prob
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = nn.Dropout(self.classifier_dropout_rate())
         self.classifier = nn.Linear(config.hidden_size, config.num_labels)
-        self.problem_type = infer_problem_type(config.problem_type, config.num_labels)
         self.post_init()
 
-    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None,
-                inputs_embeds=None, labels=None, output_attentions=False, output_hidden_states=False,
-                return_dict=True) -> SequenceClassifierOutput | tuple:
-        outputs = self.bert(input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds,
-                            output_attentions, output_hidden_states)
-        logits = self.classifier(self.dropout(outputs.pooler_output))  # B num_labels
-        loss = None if labels is None else sequence_classification_loss(logits, labels, self.problem_type)
-        output = SequenceClassifierOutput(loss, logits, outputs.hidden_states, outputs.attentions)
-        return output if return_dict else output.to_tuple()
+    def classify(self, outputs: BaseModelOutputWithPooling) -> torch.Tensor:
+        return self.classifier(self.dropout(outputs.pooler_output))  # B num_labels
 
 
-class BertForTokenClassification(BertPreTrainedModel):
+class BertForTokenClassification(BertPreTrainedModel, EncoderForTokenClassification):
     """Hidden states -> dropout -> Linear(D, num_labels) per token; labels of -100 are ignored."""
 
-    def __init__(self, config: BertConfig):
-        super().__init__(config)
-        self.num_labels = config.num_labels
-        self.bert = BertModel(config, add_pooling_layer=False)
-        dropout = config.classifier_dropout if config.classifier_dropout is not None else config.hidden_dropout_prob
-        self.dropout = nn.Dropout(dropout)
-        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
-        self.post_init()
 
-    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None,
-                inputs_embeds=None, labels=None, output_attentions=False, output_hidden_states=False,
-                return_dict=True) -> TokenClassifierOutput | tuple:
-        outputs = self.bert(input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds,
-                            output_attentions, output_hidden_states)
-        logits = self.classifier(self.dropout(outputs.last_hidden_state))  # B T num_labels
-        loss = None if labels is None else token_loss(logits, labels)
-        output = TokenClassifierOutput(loss, logits, outputs.hidden_states, outputs.attentions)
-        return output if return_dict else output.to_tuple()
-
-
-class BertForQuestionAnswering(BertPreTrainedModel):
+class BertForQuestionAnswering(BertPreTrainedModel, EncoderForQuestionAnswering):
     """Hidden states -> Linear(D, 2): start and end logits of the answer span (padding positions get -inf)."""
-
-    def __init__(self, config: BertConfig):
-        super().__init__(config)
-        self.bert = BertModel(config, add_pooling_layer=False)
-        self.qa_outputs = nn.Linear(config.hidden_size, 2)
-        self.post_init()
-
-    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None,
-                inputs_embeds=None, start_positions=None, end_positions=None, output_attentions=False,
-                output_hidden_states=False, return_dict=True) -> QuestionAnsweringModelOutput | tuple:
-        outputs = self.bert(input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds,
-                            output_attentions, output_hidden_states)
-        start_logits, end_logits = span_logits(self.qa_outputs(outputs.last_hidden_state), attention_mask)  # B T each
-        loss = None
-        if start_positions is not None and end_positions is not None:
-            loss = span_loss(start_logits, end_logits, start_positions, end_positions)
-        output = QuestionAnsweringModelOutput(loss, start_logits, end_logits, outputs.hidden_states, outputs.attentions)
-        return output if return_dict else output.to_tuple()
 
 
 class BertPredictionHeadTransform(nn.Module):
@@ -339,7 +289,7 @@ class BertOnlyMLMHead(nn.Module):
         return self.predictions(sequence_output)
 
 
-class BertForMaskedLM(BertPreTrainedModel):
+class BertForMaskedLM(BertPreTrainedModel, EncoderForMaskedLM):
     """Masked-token prediction; the decoder shares its weight with the word embeddings. Labels of -100 are ignored."""
 
     tied_weights = {
@@ -349,7 +299,6 @@ class BertForMaskedLM(BertPreTrainedModel):
 
     def __init__(self, config: BertConfig):
         super().__init__(config)
-        self.bert = BertModel(config, add_pooling_layer=False)
         self.cls = BertOnlyMLMHead(config)
         self.post_init()
 
@@ -357,38 +306,23 @@ class BertForMaskedLM(BertPreTrainedModel):
         self.cls.predictions.decoder.weight = self.bert.embeddings.word_embeddings.weight
         self.cls.predictions.decoder.bias = self.cls.predictions.bias
 
-    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None,
-                inputs_embeds=None, labels=None, output_attentions=False, output_hidden_states=False,
-                return_dict=True) -> MaskedLMOutput | tuple:
-        outputs = self.bert(input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds,
-                            output_attentions, output_hidden_states)
-        logits = self.cls(outputs.last_hidden_state)  # B T V
-        loss = None if labels is None else token_loss(logits, labels)
-        output = MaskedLMOutput(loss, logits, outputs.hidden_states, outputs.attentions)
-        return output if return_dict else output.to_tuple()
+    def lm_logits(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        return self.cls(hidden_states)  # B T V
 
 
-class BertForMultipleChoice(BertPreTrainedModel):
+class BertForMultipleChoice(BertPreTrainedModel, EncoderForMultipleChoice):
     """Each of C choices is encoded separately; pooled output -> dropout -> Linear(D, 1) gives B C scores."""
+
+    add_pooling_layer = True
 
     def __init__(self, config: BertConfig):
         super().__init__(config)
-        self.bert = BertModel(config)
-        dropout = config.classifier_dropout if config.classifier_dropout is not None else config.hidden_dropout_prob
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = nn.Dropout(self.classifier_dropout_rate())
         self.classifier = nn.Linear(config.hidden_size, 1)
         self.post_init()
 
-    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None,
-                inputs_embeds=None, labels=None, output_attentions=False, output_hidden_states=False,
-                return_dict=True) -> MultipleChoiceModelOutput | tuple:
-        B, C, flat = choices_as_batch(type(self).__name__, input_ids, attention_mask, token_type_ids, position_ids,
-                                      inputs_embeds)
-        outputs = self.bert(*flat, output_attentions, output_hidden_states)
-        logits = self.classifier(self.dropout(outputs.pooler_output)).view(B, C)  # B C
-        loss = None if labels is None else F.cross_entropy(logits, labels.view(-1))
-        output = MultipleChoiceModelOutput(loss, logits, outputs.hidden_states, outputs.attentions)
-        return output if return_dict else output.to_tuple()
+    def choice_scores(self, outputs: BaseModelOutputWithPooling) -> torch.Tensor:
+        return self.classifier(self.dropout(outputs.pooler_output))  # (B*C) 1
 
 
 def _zero_lm_head_bias(module: nn.Module) -> None:
