@@ -11,17 +11,15 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from ...modeling_heads import ClassificationHead, MaskedLMHead
+from ...modeling_heads import (ClassificationHead, EncoderForMaskedLM, EncoderForMultipleChoice, EncoderForQuestionAnswering,
+                               EncoderForSequenceClassification, EncoderForTokenClassification, EncoderPreTrainedModel,
+                               MaskedLMHead)
 from ...modeling_layers import (TokenLayout, attend, attention_bias_from_mask,
-                                check_input_ids, choices_as_batch, init_encoder_weights, position_ids_after_padding_id,
-                                run_layers, sequence_classification_loss, span_logits, span_loss, token_loss)
-from ...configuration_utils import infer_problem_type
-from ...modeling_outputs import (BaseModelOutputWithPooling, MaskedLMOutput, MultipleChoiceModelOutput,
-                                 QuestionAnsweringModelOutput, SequenceClassifierOutput, TokenClassifierOutput)
-from ...modeling_utils import PreTrainedModel
+                                check_input_ids, init_encoder_weights, position_ids_after_padding_id,
+                                run_layers)
+from ...modeling_outputs import (BaseModelOutputWithPooling)
 from ..bert.modeling_bert import BertIntermediate, BertOutput, BertPooler
 from .configuration_mpnet import MPNetConfig
 
@@ -128,9 +126,15 @@ class MPNetEncoder(nn.Module):
                           self.gradient_checkpointing, attention_bias)
 
 
-class MPNetPreTrainedModel(PreTrainedModel):
+class MPNetPreTrainedModel(EncoderPreTrainedModel):
     config_class = MPNetConfig
     base_model_prefix = "mpnet"
+
+    def build_backbone(self, add_pooling_layer: bool) -> MPNetModel:
+        return MPNetModel(self.config, add_pooling_layer=add_pooling_layer)
+
+    def classifier_dropout_rate(self) -> float:
+        return self.config.hidden_dropout_prob
 
     def _init_weights(self, module: nn.Module) -> None:
         init_encoder_weights(module, self.config.initializer_range)
@@ -167,71 +171,27 @@ class MPNetModel(MPNetPreTrainedModel):
         return output if return_dict else output.to_tuple()
 
 
-class MPNetForSequenceClassification(MPNetPreTrainedModel):
+class MPNetForSequenceClassification(MPNetPreTrainedModel, EncoderForSequenceClassification):
     """First token -> dense -> tanh -> Linear(D, num_labels). Loss from config.problem_type (inferred when None)."""
 
     def __init__(self, config: MPNetConfig):
         super().__init__(config)
-        self.num_labels = config.num_labels
-        self.mpnet = MPNetModel(config, add_pooling_layer=False)
         self.classifier = ClassificationHead(config.hidden_size, config.num_labels, config.hidden_dropout_prob, "tanh")
-        self.problem_type = infer_problem_type(config.problem_type, config.num_labels)
         self.post_init()
 
-    def forward(self, input_ids=None, attention_mask=None, position_ids=None, inputs_embeds=None, labels=None,
-                output_attentions=False, output_hidden_states=False, return_dict=True) -> SequenceClassifierOutput | tuple:
-        outputs = self.mpnet(input_ids, attention_mask, position_ids, inputs_embeds, output_attentions,
-                             output_hidden_states)
-        logits = self.classifier(outputs.last_hidden_state)  # B num_labels
-        loss = None if labels is None else sequence_classification_loss(logits, labels, self.problem_type)
-        output = SequenceClassifierOutput(loss, logits, outputs.hidden_states, outputs.attentions)
-        return output if return_dict else output.to_tuple()
+    def classify(self, outputs: BaseModelOutputWithPooling) -> torch.Tensor:
+        return self.classifier(outputs.last_hidden_state)  # B num_labels
 
 
-class MPNetForTokenClassification(MPNetPreTrainedModel):
+class MPNetForTokenClassification(MPNetPreTrainedModel, EncoderForTokenClassification):
     """Hidden states -> dropout -> Linear(D, num_labels) per token; labels of -100 are ignored."""
 
-    def __init__(self, config: MPNetConfig):
-        super().__init__(config)
-        self.num_labels = config.num_labels
-        self.mpnet = MPNetModel(config, add_pooling_layer=False)
-        self.dropout = nn.Dropout(config.hidden_dropout_prob)
-        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
-        self.post_init()
 
-    def forward(self, input_ids=None, attention_mask=None, position_ids=None, inputs_embeds=None, labels=None,
-                output_attentions=False, output_hidden_states=False, return_dict=True) -> TokenClassifierOutput | tuple:
-        outputs = self.mpnet(input_ids, attention_mask, position_ids, inputs_embeds, output_attentions,
-                             output_hidden_states)
-        logits = self.classifier(self.dropout(outputs.last_hidden_state))  # B T num_labels
-        loss = None if labels is None else token_loss(logits, labels)
-        output = TokenClassifierOutput(loss, logits, outputs.hidden_states, outputs.attentions)
-        return output if return_dict else output.to_tuple()
-
-
-class MPNetForQuestionAnswering(MPNetPreTrainedModel):
+class MPNetForQuestionAnswering(MPNetPreTrainedModel, EncoderForQuestionAnswering):
     """Hidden states -> Linear(D, 2): start and end logits of the answer span (padding positions get -inf)."""
 
-    def __init__(self, config: MPNetConfig):
-        super().__init__(config)
-        self.mpnet = MPNetModel(config, add_pooling_layer=False)
-        self.qa_outputs = nn.Linear(config.hidden_size, 2)
-        self.post_init()
 
-    def forward(self, input_ids=None, attention_mask=None, position_ids=None, inputs_embeds=None,
-                start_positions=None, end_positions=None, output_attentions=False, output_hidden_states=False,
-                return_dict=True) -> QuestionAnsweringModelOutput | tuple:
-        outputs = self.mpnet(input_ids, attention_mask, position_ids, inputs_embeds, output_attentions,
-                             output_hidden_states)
-        start_logits, end_logits = span_logits(self.qa_outputs(outputs.last_hidden_state), attention_mask)  # B T each
-        loss = None
-        if start_positions is not None and end_positions is not None:
-            loss = span_loss(start_logits, end_logits, start_positions, end_positions)
-        output = QuestionAnsweringModelOutput(loss, start_logits, end_logits, outputs.hidden_states, outputs.attentions)
-        return output if return_dict else output.to_tuple()
-
-
-class MPNetForMaskedLM(MPNetPreTrainedModel):
+class MPNetForMaskedLM(MPNetPreTrainedModel, EncoderForMaskedLM):
     """Masked-token prediction; the decoder shares its weight with the word embeddings. Labels of -100 are ignored."""
 
     tied_weights = {
@@ -241,7 +201,6 @@ class MPNetForMaskedLM(MPNetPreTrainedModel):
 
     def __init__(self, config: MPNetConfig):
         super().__init__(config)
-        self.mpnet = MPNetModel(config, add_pooling_layer=False)
         self.lm_head = MaskedLMHead(config.hidden_size, config.vocab_size, config.layer_norm_eps)
         self.post_init()
 
@@ -249,31 +208,20 @@ class MPNetForMaskedLM(MPNetPreTrainedModel):
         self.lm_head.decoder.weight = self.mpnet.embeddings.word_embeddings.weight
         self.lm_head.decoder.bias = self.lm_head.bias
 
-    def forward(self, input_ids=None, attention_mask=None, position_ids=None, inputs_embeds=None, labels=None,
-                output_attentions=False, output_hidden_states=False, return_dict=True) -> MaskedLMOutput | tuple:
-        outputs = self.mpnet(input_ids, attention_mask, position_ids, inputs_embeds, output_attentions,
-                             output_hidden_states)
-        logits = self.lm_head(outputs.last_hidden_state)  # B T V
-        loss = None if labels is None else token_loss(logits, labels)
-        output = MaskedLMOutput(loss, logits, outputs.hidden_states, outputs.attentions)
-        return output if return_dict else output.to_tuple()
+    def lm_logits(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        return self.lm_head(hidden_states)  # B T V
 
 
-class MPNetForMultipleChoice(MPNetPreTrainedModel):
+class MPNetForMultipleChoice(MPNetPreTrainedModel, EncoderForMultipleChoice):
     """Each of C choices is encoded separately; pooled output -> dropout -> Linear(D, 1) gives B C scores."""
+
+    add_pooling_layer = True
 
     def __init__(self, config: MPNetConfig):
         super().__init__(config)
-        self.mpnet = MPNetModel(config)
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
         self.classifier = nn.Linear(config.hidden_size, 1)
         self.post_init()
 
-    def forward(self, input_ids=None, attention_mask=None, position_ids=None, inputs_embeds=None, labels=None,
-                output_attentions=False, output_hidden_states=False, return_dict=True) -> MultipleChoiceModelOutput | tuple:
-        B, C, flat = choices_as_batch(type(self).__name__, input_ids, attention_mask, position_ids, inputs_embeds)
-        outputs = self.mpnet(*flat, output_attentions, output_hidden_states)
-        logits = self.classifier(self.dropout(outputs.pooler_output)).view(B, C)  # B C
-        loss = None if labels is None else F.cross_entropy(logits, labels.view(-1))
-        output = MultipleChoiceModelOutput(loss, logits, outputs.hidden_states, outputs.attentions)
-        return output if return_dict else output.to_tuple()
+    def choice_scores(self, outputs: BaseModelOutputWithPooling) -> torch.Tensor:
+        return self.classifier(self.dropout(outputs.pooler_output))  # (B*C) 1
