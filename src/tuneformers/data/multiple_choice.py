@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import json
 import os
 import re
 import sys
@@ -28,7 +27,7 @@ import numpy as np
 
 from ..batch_encoding import check_tensor_type, numpy_to_tensors
 from .data_collator import DataCollator, _pad
-from .readers import DataFormatError, open_text
+from .readers import DataFormatError, jsonl_values, open_text
 
 __all__ = [
     "ChoiceExample",
@@ -74,19 +73,12 @@ def read_multiple_choice(path: str | os.PathLike, allow_varying_choices: bool = 
 
 def _read_jsonl(path: Path) -> list[ChoiceExample]:
     examples = []
-    with open_text(path) as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise DataFormatError(path, number, f"not valid JSON ({error.msg}).") from None
-            if not isinstance(record, dict) or not isinstance(record.get("context"), str) or not isinstance(
-                    record.get("choices"), list):
-                raise DataFormatError(path, number, "expected an object with a 'context' string and a 'choices' list.")
-            examples.append(_example(record["context"], record.get("question") or "", record["choices"],
-                                     record.get("label"), path, number))
+    for number, record in jsonl_values(path):
+        if not isinstance(record, dict) or not isinstance(record.get("context"), str) or not isinstance(
+                record.get("choices"), list):
+            raise DataFormatError(path, number, "expected an object with a 'context' string and a 'choices' list.")
+        examples.append(_example(record["context"], record.get("question") or "", record["choices"],
+                                 record.get("label"), path, number))
     return examples
 
 

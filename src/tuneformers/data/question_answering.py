@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from .readers import DataFormatError, open_text
+from .readers import DataFormatError, format_suffix, jsonl_values, open_text
 
 __all__ = [
     "QAExample",
@@ -99,20 +99,13 @@ def read_qa_jsonl(path: str | os.PathLike) -> list[QAExample]:
     (each found in the context). An empty list marks an unanswerable question."""
     path = Path(path)
     examples = []
-    with open_text(path) as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise DataFormatError(path, number, f"not valid JSON ({error.msg}).") from None
-            if not isinstance(record, dict) or not all(isinstance(record.get(k), str) for k in ("question", "context")):
-                raise DataFormatError(path, number, "expected an object with 'question' and 'context' strings.")
-            answers = [_checked_answer(text, start, record["context"], path, number)
-                       for text, start in _answer_pairs(record.get("answers", []), path, number)]
-            examples.append(QAExample(str(record.get("id", number)), record["question"], record["context"],
-                                      tuple(answers), str(path), number))
+    for number, record in jsonl_values(path):
+        if not isinstance(record, dict) or not all(isinstance(record.get(k), str) for k in ("question", "context")):
+            raise DataFormatError(path, number, "expected an object with 'question' and 'context' strings.")
+        answers = [_checked_answer(text, start, record["context"], path, number)
+                   for text, start in _answer_pairs(record.get("answers", []), path, number)]
+        examples.append(QAExample(str(record.get("id", number)), record["question"], record["context"],
+                                  tuple(answers), str(path), number))
     if not examples:
         raise DataFormatError(path, None, "no questions found (expected one JSON object per line).")
     return examples
@@ -120,8 +113,7 @@ def read_qa_jsonl(path: str | os.PathLike) -> list[QAExample]:
 
 def read_qa_examples(path: str | os.PathLike) -> list[QAExample]:
     """SQuAD JSON (``.json``) or flat JSONL (``.jsonl``), by the file name."""
-    suffixes = [suffix.lower() for suffix in Path(path).suffixes if suffix.lower() not in (".gz", ".bz2")]
-    return read_qa_jsonl(path) if suffixes and suffixes[-1] in (".jsonl", ".ndjson") else read_squad(path)
+    return read_qa_jsonl(path) if format_suffix(path) in (".jsonl", ".ndjson") else read_squad(path)
 
 
 

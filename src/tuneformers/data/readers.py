@@ -63,6 +63,18 @@ def format_suffix(path: str | os.PathLike) -> str:
     return suffixes[-1] if suffixes else ""
 
 
+def jsonl_values(path: str | os.PathLike) -> Iterator[tuple[int, Any]]:
+    """(line number, parsed value) for each non-blank line of a JSONL file; bad JSON is a DataFormatError."""
+    with open_text(path) as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                yield number, json.loads(line)
+            except json.JSONDecodeError as error:
+                raise DataFormatError(path, number, f"not valid JSON ({error.msg}).") from None
+
+
 def open_text(path: str | os.PathLike) -> io.TextIOWrapper:
     """A data file as UTF-8 text (a BOM is skipped; .gz and .bz2 are decompressed); FileNotFoundError names it."""
     path = Path(path)

@@ -15,7 +15,6 @@ are all read the way seqeval reads them; BILOU's ``L-`` and ``U-`` are read as `
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -25,7 +24,7 @@ import numpy as np
 
 from ..constants import IGNORE_INDEX
 from ..utils import require
-from .readers import DataFormatError, open_text
+from .readers import DataFormatError, jsonl_values, open_text
 
 __all__ = [
     "TokenExample",
@@ -111,22 +110,15 @@ def read_token_jsonl(path: str | os.PathLike, tokens_key: str = "tokens", tags_k
     ``tags`` or ``ner_tags``, whichever is present; integer tags are looked up in ``label_names``."""
     path = Path(path)
     examples = []
-    with open_text(path) as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise DataFormatError(path, number, f"not valid JSON ({error.msg}).") from None
-            if not isinstance(record, dict) or not isinstance(record.get(tokens_key), list):
-                raise DataFormatError(path, number, f"expected an object with a list of words under {tokens_key!r}.")
-            key = tags_key or next((k for k in ("tags", "ner_tags") if k in record), None)
-            tokens = tuple(str(token) for token in record[tokens_key])
-            tags = None if key is None else _tag_names(record[key], label_names, path, number)
-            if tags is not None and len(tags) != len(tokens):
-                raise DataFormatError(path, number, f"{len(tokens)} tokens but {len(tags)} tags; give one tag per token.")
-            examples.append(TokenExample(tokens, tags, str(path), number))
+    for number, record in jsonl_values(path):
+        if not isinstance(record, dict) or not isinstance(record.get(tokens_key), list):
+            raise DataFormatError(path, number, f"expected an object with a list of words under {tokens_key!r}.")
+        key = tags_key or next((k for k in ("tags", "ner_tags") if k in record), None)
+        tokens = tuple(str(token) for token in record[tokens_key])
+        tags = None if key is None else _tag_names(record[key], label_names, path, number)
+        if tags is not None and len(tags) != len(tokens):
+            raise DataFormatError(path, number, f"{len(tokens)} tokens but {len(tags)} tags; give one tag per token.")
+        examples.append(TokenExample(tokens, tags, str(path), number))
     if not examples:
         raise DataFormatError(path, None, "no examples found (expected one JSON object per line).")
     return examples
