@@ -4,6 +4,7 @@ the result tuples of train / evaluate / predict, and where the checkpoints of a 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -35,16 +36,23 @@ class TrainOutput(NamedTuple):
 
 
 def list_checkpoints(output_dir: str | os.PathLike) -> list[Path]:
-    """Complete checkpoint folders (``checkpoint-<step>`` with a trainer state) in ``output_dir``, oldest first."""
+    """Complete checkpoint folders (``checkpoint-<step>`` whose trainer state parses) in ``output_dir``, oldest first."""
     output_dir = Path(output_dir)
     if not output_dir.is_dir():
         return []
     found = []
     for path in output_dir.iterdir():
         match = re.fullmatch(rf"{CHECKPOINT_PREFIX}-(\d+)", path.name)
-        if match and path.is_dir() and (path / TRAINER_STATE_NAME).is_file():
+        if match and path.is_dir() and _parses_as_object(path / TRAINER_STATE_NAME):
             found.append((int(match.group(1)), path))
     return [path for _, path in sorted(found)]
+
+
+def _parses_as_object(path: Path) -> bool:
+    try:
+        return isinstance(json.loads(path.read_text(encoding="utf-8")), dict)
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
 
 
 def get_last_checkpoint(output_dir: str | os.PathLike) -> str | None:

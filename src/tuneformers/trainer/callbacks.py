@@ -45,6 +45,13 @@ class TrainerState:
     best_model_checkpoint: str | None = None
     num_input_tokens_seen: int = 0
     total_flos: float = 0.0
+    train_loss_sum: float = 0.0
+    """Sum of the step losses of the whole run (resumes included); train_loss is train_loss_sum / train_loss_steps."""
+    train_loss_steps: int = 0
+    skipped_steps: int = 0
+    """Steps not applied because their loss or gradient norm was not finite (nan_policy='skip')."""
+    weights_finite: bool = False
+    """True in a checkpoint whose weights were verified finite when it was written."""
     is_world_process_zero: bool = True
     """False on every process but rank 0, which alone logs and saves."""
 
@@ -55,9 +62,26 @@ class TrainerState:
 
     @classmethod
     def load_from_json(cls, path: str | os.PathLike) -> TrainerState:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        """Read trainer_state.json; a damaged or mistyped file raises ValueError naming the file and the fix."""
+        from ..typed_dataclass import check_field_types
+
+        fix = "The checkpoint is damaged: resume from another checkpoint, or delete this one."
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            problem = "is empty" if not Path(path).stat().st_size else f"is not valid JSON ({error})"
+            raise ValueError(f"{path} {problem}. {fix}") from None
+        if not isinstance(data, dict):
+            raise ValueError(f"{path} must hold a JSON object, got a {type(data).__name__}. {fix}")
         known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{key: value for key, value in data.items() if key in known})
+        state = cls(**{key: value for key, value in data.items() if key in known})
+        try:
+            check_field_types(state)
+        except TypeError as error:
+            raise ValueError(f"{path} has values of the wrong type: {error} {fix}") from None
+        if not all(isinstance(entry, dict) for entry in state.log_history):
+            raise ValueError(f"{path}: log_history must be a list of objects. {fix}")
+        return state
 
 
 def _finite(value: Any) -> Any:
@@ -288,7 +312,18 @@ class TensorBoardCallback(TrainerCallback):
 
 
 class JsonLogCallback(TrainerCallback):
-    """Appends each log dict as one JSON line to <output_dir>/log.jsonl."""
+    """Appends each log dict as one JSON line to <output_dir>/log.jsonl.
+
+    The file is one timeline: when training starts it is rewritten as the state's log history (empty for a
+    new run, the checkpoint's for a resumed one), so entries a killed run wrote after its last checkpoint go.
+    """
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        if not state.is_world_process_zero:
+            return
+        Path(args.output_dir).mkdir(parents=True, exist_ok=True)
+        atomic_write_text(Path(args.output_dir) / "log.jsonl",
+                          "".join(json.dumps(_finite(logs)) + "\n" for logs in state.log_history))
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if not state.is_world_process_zero or not logs:

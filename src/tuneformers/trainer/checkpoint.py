@@ -10,13 +10,18 @@ A checkpoint ``<output_dir>/checkpoint-<step>/`` holds::
     trainer_state.json                  TrainerState: step, epoch, sampler position, log history, best metric
     training_args.json                  the TrainingArguments, for the record
 
-Everything is first written to a hidden temporary sibling folder which is then renamed, so a
-process killed mid-save leaves the previous checkpoints intact and no half-written one.
+Everything is first written to a hidden temporary sibling folder, fsynced, then renamed, so a
+process killed mid-save leaves the previous checkpoints intact and no half-written one. Only finite
+weights are saved (trainer_state.json records ``weights_finite``). Every read names the file that
+failed and what to do; pickles are read with ``weights_only=True`` and refused otherwise.
 """
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import pickle
 import shutil
 from pathlib import Path
 from typing import Any
@@ -29,8 +34,20 @@ from ..constants import (CHECKPOINT_PREFIX, PT_WEIGHT_FILES, OPTIMIZER_NAME, RNG
                          SCALER_NAME, SCHEDULER_NAME, TRAINER_STATE_NAME, TRAINING_ARGS_NAME)
 from ..trainer_utils import list_checkpoints
 from .callbacks import TrainerState
+from .training_args import RESUME_ADJUSTABLE_FIELDS, RESUME_FIXED_FIELDS, TrainingArguments
 
 logger = get_logger(__name__)
+
+_DAMAGED = "resume from another checkpoint, or delete this one"
+_FOREIGN_FILES = ("training_args.bin", "rng_state.pth")  # what HF transformers' Trainer writes instead
+
+
+class CheckpointError(ValueError):
+    """A checkpoint folder that cannot be resumed (damaged, foreign, unsafe, or not matching this run)."""
+
+
+class NoSpaceError(OSError):
+    """The disk filled up while a checkpoint was written."""
 
 def save_model_weights(model: torch.nn.Module, folder: Path) -> None:
     """The model's own save_pretrained when it has one, else a safetensors file of its state_dict."""
@@ -42,13 +59,22 @@ def save_model_weights(model: torch.nn.Module, folder: Path) -> None:
     save_model(model, str(folder / SAFE_WEIGHTS_NAME))
 
 
+def weights_are_finite(model: torch.nn.Module) -> bool:
+    """True when no parameter holds a NaN or an infinity (one host sync)."""
+    checks = [torch.isfinite(p).all() for p in model.parameters() if p.is_floating_point()]
+    return bool(torch.stack(checks).all()) if checks else True
+
+
 def load_model_weights(model: torch.nn.Module, folder: Path) -> None:
     """Load model.safetensors from ``folder`` in place; tied weights may be absent from the file."""
     path = folder / SAFE_WEIGHTS_NAME
     if not path.is_file():
         raise FileNotFoundError(f"{folder} has no {SAFE_WEIGHTS_NAME}; it is not a checkpoint written by the Trainer.")
     device = next(model.parameters()).device
-    state = load_file(str(path), device=str(device))
+    try:
+        state = load_file(str(path), device=str(device))
+    except Exception as error:  # safetensors raises its own SafetensorError for truncated or garbled files
+        raise CheckpointError(f"{path} is truncated or damaged ({error}); {_DAMAGED}.") from None
     missing, unexpected = model.load_state_dict(state, strict=False)
     loaded = {tensor.data_ptr() for name, tensor in model.state_dict().items() if name in state}
     own = model.state_dict()
@@ -71,40 +97,141 @@ def save_checkpoint(
     args_json: str,
     rng_states: list[tuple[dict[str, torch.Tensor], dict[str, Any]]],
 ) -> None:
-    """Write one checkpoint atomically (call on rank 0 only; ``rng_states`` holds every rank's)."""
-    with atomic_directory(folder) as temp:
-        temp.chmod(0o755)  # mkdtemp makes it private; checkpoints are shared like any output
-        save_model_weights(model, temp)
-        torch.save(optimizer.state_dict(), temp / OPTIMIZER_NAME)
-        torch.save(scheduler.state_dict(), temp / SCHEDULER_NAME)
-        if scaler is not None:
-            torch.save(scaler.state_dict(), temp / SCALER_NAME)
-        tensors = {f"rank_{rank}.{name}": value.contiguous() for rank, (states, _) in enumerate(rng_states)
-                   for name, value in states.items()}
-        save_file(tensors, str(temp / RNG_TENSORS_NAME))
-        (temp / RNG_JSON_NAME).write_text(json.dumps([plain for _, plain in rng_states]), encoding="utf-8")
-        (temp / TRAINING_ARGS_NAME).write_text(args_json, encoding="utf-8")
-        state.save_to_json(temp / TRAINER_STATE_NAME)
+    """Write one checkpoint atomically and durably (call on rank 0 only; ``rng_states`` holds every rank's).
+
+    The caller checks ``weights_are_finite`` first; a full disk raises NoSpaceError naming the device.
+    """
+    try:
+        with atomic_directory(folder) as temp:
+            temp.chmod(0o755)  # mkdtemp makes it private; checkpoints are shared like any output
+            save_model_weights(model, temp)
+            torch.save(optimizer.state_dict(), temp / OPTIMIZER_NAME)
+            torch.save(scheduler.state_dict(), temp / SCHEDULER_NAME)
+            if scaler is not None:
+                torch.save(scaler.state_dict(), temp / SCALER_NAME)
+            tensors = {f"rank_{rank}.{name}": value.contiguous() for rank, (states, _) in enumerate(rng_states)
+                       for name, value in states.items()}
+            save_file(tensors, str(temp / RNG_TENSORS_NAME))
+            (temp / RNG_JSON_NAME).write_text(json.dumps([plain for _, plain in rng_states]), encoding="utf-8")
+            (temp / TRAINING_ARGS_NAME).write_text(args_json, encoding="utf-8")
+            state.save_to_json(temp / TRAINER_STATE_NAME)
+    except (OSError, RuntimeError) as error:
+        if not _is_disk_full(error, folder.parent):
+            raise
+        raise NoSpaceError(
+            errno.ENOSPC, f"No space left on {_mount_point(folder.parent)} while writing {folder.name} (nothing was "
+            f"kept of it; the earlier checkpoints are intact). Free some space, set save_total_limit, or choose an "
+            "output_dir on another disk, then resume.") from None
 
 
-def load_training_state(folder: Path, optimizer, scheduler, scaler, rank: int) -> tuple[TrainerState, tuple]:
-    """Load optimizer/scheduler/scaler in place; return the TrainerState and this rank's RNG state."""
-    device = next(iter(optimizer.param_groups[0]["params"])).device
-    optimizer.load_state_dict(torch.load(folder / OPTIMIZER_NAME, map_location=device, weights_only=True))
-    scheduler.load_state_dict(torch.load(folder / SCHEDULER_NAME, weights_only=True))
+def _is_disk_full(error: BaseException, folder: Path) -> bool:
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    # torch.save reports a failed write as "[enforce fail at inline_container.cc] ... file write failed"
+    if isinstance(error, RuntimeError) and ("file write failed" in str(error) or "inline_container" in str(error)):
+        return shutil.disk_usage(folder).free < 64 * 2**20
+    return False
+
+
+def _mount_point(path: Path) -> str:
+    path = path.resolve()
+    while not os.path.ismount(path) and path.parent != path:
+        path = path.parent
+    return str(path)
+
+
+def read_trainer_state(folder: Path) -> TrainerState:
+    """The TrainerState of a checkpoint folder; a foreign or damaged one raises CheckpointError naming the file."""
+    if not (folder / RNG_TENSORS_NAME).is_file() and any((folder / name).is_file() for name in _FOREIGN_FILES):
+        raise CheckpointError(
+            f"{folder} is a checkpoint written by another library (Hugging Face transformers' Trainer: it has "
+            f"{' / '.join(n for n in _FOREIGN_FILES if (folder / n).is_file())}), so its optimizer and RNG state "
+            f"cannot be resumed here. Load its weights with from_pretrained({str(folder)!r}) (or pass the folder as "
+            "the model to start from) and train from step 0.")
+    try:
+        return TrainerState.load_from_json(folder / TRAINER_STATE_NAME)
+    except ValueError as error:
+        raise CheckpointError(str(error)) from None
+
+
+def check_best_model_checkpoint(state: TrainerState, folder: Path, output_dir: str | Path) -> None:
+    """Refuse a best_model_checkpoint outside the output folder (or the resumed checkpoint's folder)."""
+    best = state.best_model_checkpoint
+    if best is None:
+        return
+    roots = {Path(output_dir).resolve(), folder.resolve().parent}
+    resolved = Path(best).resolve()
+    if resolved.parent not in roots or not resolved.name.startswith(f"{CHECKPOINT_PREFIX}-"):
+        raise CheckpointError(
+            f"{folder / TRAINER_STATE_NAME}: best_model_checkpoint={best!r} is not a checkpoint folder of "
+            f"{Path(output_dir)}; refusing to load weights from outside the output folder. Set it to one of the "
+            "run's checkpoint-<step> folders, or to null.")
+
+
+def saved_training_args(folder: Path) -> dict[str, Any] | None:
+    """The training_args.json of a checkpoint as a dict; None when the file is absent."""
+    path = folder / TRAINING_ARGS_NAME
+    if not path.is_file():
+        return None
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CheckpointError(f"{path} is not valid JSON ({error}); {_DAMAGED}.") from None
+    if not isinstance(saved, dict):
+        raise CheckpointError(f"{path} must hold a JSON object; {_DAMAGED}.")
+    return saved
+
+
+def resume_changes(saved: dict[str, Any], args: TrainingArguments) -> tuple[dict[str, tuple], dict[str, tuple]]:
+    """({field: (saved, new)} that take effect on resume, {field: (saved, new)} that cannot)."""
+    def changed(names):
+        return {name: (saved[name], getattr(args, name)) for name in names
+                if name in saved and saved[name] != getattr(args, name)}
+    return changed(RESUME_ADJUSTABLE_FIELDS), changed(RESUME_FIXED_FIELDS)
+
+
+def load_training_state(folder: Path, optimizer, scheduler, scaler, rank: int) -> tuple[dict, dict]:
+    """Load optimizer/scheduler/scaler in place; return this rank's RNG state (tensors, plain)."""
+    optimizer.load_state_dict(_load_pickle(folder / OPTIMIZER_NAME))
+    scheduler.load_state_dict(_load_pickle(folder / SCHEDULER_NAME))
     if scaler is not None and (folder / SCALER_NAME).is_file():
-        scaler.load_state_dict(torch.load(folder / SCALER_NAME, weights_only=True))
-    state = TrainerState.load_from_json(folder / TRAINER_STATE_NAME)
-    tensors = load_file(str(folder / RNG_TENSORS_NAME))
-    plains = json.loads((folder / RNG_JSON_NAME).read_text(encoding="utf-8"))
+        scaler.load_state_dict(_load_pickle(folder / SCALER_NAME))
+    try:
+        tensors = load_file(str(folder / RNG_TENSORS_NAME))
+    except Exception as error:  # SafetensorError, FileNotFoundError
+        raise CheckpointError(f"{folder / RNG_TENSORS_NAME} is missing or damaged ({error}); {_DAMAGED}.") from None
+    path = folder / RNG_JSON_NAME
+    try:
+        plains = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CheckpointError(f"{path} is missing, empty or not valid JSON ({error}); {_DAMAGED}.") from None
+    if not isinstance(plains, list) or not all(isinstance(p, dict) and {"python", "numpy"} <= p.keys() for p in plains):
+        raise CheckpointError(f"{path} must be a list of per-process objects with 'python' and 'numpy' RNG states; "
+                              f"{_DAMAGED}.")
     if rank >= len(plains):
-        raise RuntimeError(
+        raise CheckpointError(
             f"{folder} was written by {len(plains)} process(es) but this is rank {rank}; "
             "resume with the same number of processes."
         )
     prefix = f"rank_{rank}."
     mine = {key[len(prefix):]: value for key, value in tensors.items() if key.startswith(prefix)}
-    return state, (mine, plains[rank])
+    return mine, plains[rank]
+
+
+def _load_pickle(path: Path) -> Any:
+    """torch.load with weights_only=True (tensors, numbers, containers); a refused or damaged file raises
+    CheckpointError naming it. Same wording as from_pretrained's refusal: never suggest unpickling code."""
+    if not path.is_file():
+        raise CheckpointError(f"{path} is missing; {_DAMAGED}.")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise CheckpointError(
+            f"Refused to load {path}: it contains pickled Python objects other than tensors and numbers, and "
+            "unpickling them could run arbitrary code; nothing from it was executed. The Trainer never writes such "
+            f"a file: {_DAMAGED}.") from None
+    except (RuntimeError, EOFError, OSError, ValueError) as error:
+        raise CheckpointError(f"{path} is truncated or damaged ({str(error).splitlines()[0]}); {_DAMAGED}.") from None
 
 
 def has_model_weights(folder: Path) -> bool:
@@ -117,15 +244,23 @@ def last_checkpoint(output_dir: str | Path) -> Path | None:
     return checkpoints[-1] if checkpoints else None
 
 
+def last_finite_checkpoint(output_dir: str | Path) -> Path | None:
+    """The newest checkpoint whose weights were verified finite when it was written."""
+    for folder in reversed(list_checkpoints(output_dir)):
+        try:
+            if TrainerState.load_from_json(folder / TRAINER_STATE_NAME).weights_finite:
+                return folder
+        except ValueError:
+            continue
+    return None
+
+
 def rotate_checkpoints(output_dir: str | Path, limit: int | None, best: str | None) -> list[Path]:
     """Delete the oldest checkpoints beyond ``limit``, never the best nor the newest; return those deleted.
 
     With limit=1 and a best checkpoint that is not the newest, two are kept (the best, and the newest
-    to resume from). Stray temporary folders of interrupted saves are removed too.
+    to resume from). Leftovers of interrupted saves are removed at the start of a run (output_folder.clean_debris).
     """
-    output_dir = Path(output_dir)
-    for stray in output_dir.glob(f".{CHECKPOINT_PREFIX}-*.tmp"):
-        shutil.rmtree(stray, ignore_errors=True)
     if limit is None:
         return []
     checkpoints = list_checkpoints(output_dir)
@@ -135,5 +270,12 @@ def rotate_checkpoints(output_dir: str | Path, limit: int | None, best: str | No
     deleted = deletable[: max(excess, 0)]
     for path in deleted:
         logger.info(f"Deleting older checkpoint {path} (save_total_limit={limit}).")
-        shutil.rmtree(path, ignore_errors=True)
+        _delete_checkpoint(path)
     return deleted
+
+
+def _delete_checkpoint(path: Path) -> None:
+    """Rename to a hidden .tmp name first, so a kill mid-delete leaves debris clean_debris knows, not a half folder."""
+    doomed = path.with_name(f".{path.name}.deleting.tmp")
+    os.replace(path, doomed)
+    shutil.rmtree(doomed, ignore_errors=True)

@@ -4,7 +4,8 @@
 forward -> loss scaled for accumulation -> backward -> clip -> optimizer step -> schedule ->
 zero_grad -> log / evaluate / save. Two extension points: override ``compute_loss``, or pass
 callbacks that read ``TrainerState`` and set ``TrainerControl`` flags (see callbacks.py).
-Checkpoint files live in checkpoint.py; seeding, the batch plan and distributed helpers in utils.py.
+Checkpoint files live in checkpoint.py; the output folder's lock, debris and timeline in
+output_folder.py; seeding, the batch plan and distributed helpers in utils.py.
 """
 
 from __future__ import annotations
@@ -20,14 +21,16 @@ from typing import Any, Callable
 import torch
 from torch.utils.data import DataLoader
 
-from ..constants import CHECKPOINT_PREFIX, IGNORE_INDEX, TRAINER_STATE_NAME, TRAINING_ARGS_NAME
+from ..constants import (CHECKPOINT_PREFIX, IGNORE_INDEX, RNG_JSON_NAME, RNG_TENSORS_NAME, TRAINER_STATE_NAME,
+                         TRAINING_ARGS_NAME)
 from ..trainer_utils import EvalPrediction, PredictionOutput, TrainOutput, concat_rows
 from ..utils import atomic_write_text, get_logger
 from . import checkpoint as ckpt
+from .output_folder import clean_debris, output_folder_lock, set_aside_later_checkpoints
 from .callbacks import CallbackHandler, TrainerCallback, TrainerControl, TrainerState, default_callbacks
 from .training_args import TrainingArguments
 from .utils import (BatchCollator, ThroughputMeter, all_reduce_sum, barrier, epoch_batches, example_lengths,
-                    gather_objects, get_rng_state, init_distributed, interleave_ranks, mean_train_loss, num_rows,
+                    gather_objects, get_rng_state, init_distributed, interleave_ranks, num_rows,
                     peak_flops, set_rng_state, set_seed, to_host)
 
 logger = get_logger(__name__)
@@ -83,6 +86,7 @@ class Trainer:
         self.compute_metrics = compute_metrics
         self.preprocess_logits_for_metrics = preprocess_logits_for_metrics
         self.optimizer, self.lr_scheduler = optimizers
+        self._owns_optimizer = optimizers == (None, None)  # only then can changed hyperparameters be applied on resume
         self.scaler = torch.amp.GradScaler("cuda") if args.fp16 else None
         forward = inspect.signature(self.model.forward).parameters
         self.label_names = args.get_label_names(forward)
@@ -113,17 +117,26 @@ class Trainer:
         """Train; ``resume_from_checkpoint`` is a checkpoint folder, or True for the newest in output_dir.
 
         A plain model folder (no trainer state, as HF v4 scripts pass the model path) loads its weights and trains
-        from step 0. ``model_path`` is the HF v3 spelling of the same argument.
+        from step 0. ``model_path`` is the HF v3 spelling of the same argument. The output folder is locked for
+        the run (a second run into it gets OutputFolderLockedError), cleaned of interrupted saves, and holds one
+        timeline: checkpoints past the step this run starts from are moved aside.
         """
         if model_path is not None:
             if resume_from_checkpoint is not None:
                 raise ValueError("Pass resume_from_checkpoint or model_path (its v3 name), not both.")
             resume_from_checkpoint = model_path
-        args, state = self.args, self.state
         dataset = _require_dataset(self.train_dataset, "train_dataset", "train()")
-        if args.eval_strategy != "no" and self.eval_dataset is None:
-            raise ValueError(f"eval_strategy={args.eval_strategy!r} needs an eval_dataset: pass eval_dataset= to "
+        if self.args.eval_strategy != "no" and self.eval_dataset is None:
+            raise ValueError(f"eval_strategy={self.args.eval_strategy!r} needs an eval_dataset: pass eval_dataset= to "
                              "the Trainer, or set eval_strategy='no'.")
+        with output_folder_lock(self.args.output_dir) if self.rank == 0 else contextlib.nullcontext():
+            if self.rank == 0:
+                clean_debris(self.args.output_dir)
+            barrier()
+            return self._train(dataset, resume_from_checkpoint)
+
+    def _train(self, dataset: Any, resume_from_checkpoint: str | bool | None) -> TrainOutput:
+        args = self.args
         checkpoint = self._find_checkpoint(resume_from_checkpoint)
         accumulation = args.gradient_accumulation_steps
         num_batches = len(self._batch_plan(dataset, epoch=0))
@@ -149,11 +162,15 @@ class Trainer:
             self.model.load_weights_from(checkpoint)
         elif checkpoint is not None:
             self._load_checkpoint(checkpoint)  # restores weights, optimizer, scheduler, state and RNG
+        if self.rank == 0:
+            set_aside_later_checkpoints(args.output_dir, state.global_step)
+        barrier()
         self.control = TrainerControl()
         meter = ThroughputMeter(self.device)
         start_time = time.perf_counter()
-        start_step, logged_steps = state.global_step, state.global_step
-        loss_since_log, grad_norm = torch.zeros((), device=self.device), None
+        start_step = state.global_step
+        loss_since_log, applied_since_log, grad_norm = torch.zeros((), device=self.device), 0, None
+        self._run_loss_sum = torch.tensor(state.train_loss_sum, device=self.device)  # state holds it as of the save
         self._call("on_train_begin")
         for epoch in range(state.global_step // steps_per_epoch, num_epochs):
             if state.global_step >= max_steps:
@@ -184,29 +201,34 @@ class Trainer:
                     step_loss += loss.detach().float()
                 micro_batches = []
                 step_loss = all_reduce_sum(step_loss)
-                if not torch.isfinite(step_loss):
-                    self._stop_on_bad_loss(step_loss.item())
                 if self.scaler:
                     self.scaler.unscale_(self.optimizer)
-                if args.max_grad_norm > 0:
-                    grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), args.max_grad_norm)
-                if self.scaler:
+                grad_norm = self._clip_gradients(model)
+                # fp16: the scaler skips steps with non-finite gradients itself, so only the loss is checked.
+                applied = self._step_is_finite(step_loss, None if self.scaler else grad_norm)
+                if applied and self.scaler:
                     self.scaler.step(self.optimizer)
-                    self.scaler.update()
-                else:
+                elif applied:
                     self.optimizer.step()
+                if self.scaler:
+                    self.scaler.update()
                 self.lr_scheduler.step()
                 model.zero_grad(set_to_none=True)
-                loss_since_log += step_loss
+                if applied:
+                    loss_since_log += step_loss
+                    self._run_loss_sum += step_loss
+                    applied_since_log += 1
+                    state.train_loss_steps += 1
 
                 state.global_step += 1
                 state.steps_in_epoch = state.global_step - epoch * steps_per_epoch
                 state.epoch = epoch + state.steps_in_epoch / steps_per_epoch
                 self._call("on_step_end")
                 if self.control.should_log:
-                    self._log_training(loss_since_log.item() / (state.global_step - logged_steps), grad_norm, meter)
+                    mean_loss = loss_since_log.item() / applied_since_log if applied_since_log else float("nan")
+                    self._log_training(mean_loss, grad_norm, meter)
                     loss_since_log.zero_()
-                    logged_steps = state.global_step
+                    applied_since_log = 0
                 self._evaluate_and_save()
                 if self.control.should_training_stop or self.control.should_epoch_stop:
                     break
@@ -221,11 +243,14 @@ class Trainer:
             logger.info(f"Loading the best model from {state.best_model_checkpoint} ({args.best_metric_name()}="
                         f"{state.best_metric}).")
             ckpt.load_model_weights(self.model, Path(state.best_model_checkpoint))
-        train_loss = mean_train_loss(state.log_history, start_step)
+        state.train_loss_sum = float(self._run_loss_sum)
+        train_loss = state.train_loss_sum / state.train_loss_steps if state.train_loss_steps else float("nan")
         steps_done = state.global_step - start_step
         metrics = {"train_runtime": runtime, "train_loss": train_loss,
                    "train_samples_per_second": steps_done * args.total_train_batch_size() / runtime,
                    "train_steps_per_second": steps_done / runtime, "total_flos": state.total_flos, "epoch": state.epoch}
+        if state.skipped_steps:
+            metrics["skipped_steps"] = state.skipped_steps
         self.log(metrics)
         self._call("on_train_end")
         self.model_wrapped = self.model
@@ -276,15 +301,39 @@ class Trainer:
             self._save_checkpoint(metrics)
         control.should_log = False
 
-    def _stop_on_bad_loss(self, value: float) -> None:
-        last = ckpt.last_checkpoint(self.args.output_dir)
+    def _clip_gradients(self, model: torch.nn.Module) -> torch.Tensor | None:
+        """The global gradient norm (one fused norm, no host sync), clipping to max_grad_norm when it is > 0."""
+        if self.args.max_grad_norm > 0:
+            return torch.nn.utils.clip_grad_norm_(model.parameters(), self.args.max_grad_norm)
+        grads = [p.grad for p in model.parameters() if p.grad is not None]
+        return torch.nn.utils.get_total_norm(grads) if grads else None
+
+    def _step_is_finite(self, step_loss: torch.Tensor, grad_norm: torch.Tensor | None) -> bool:
+        """True when the loss and gradient norm are finite (one host sync); else skip (nan_policy='skip') or stop."""
+        if bool(torch.isfinite(step_loss if grad_norm is None else step_loss + grad_norm)):
+            return True
+        loss = float(step_loss)
+        what = f"training loss is {loss}" if not math.isfinite(loss) else f"gradient norm is {float(grad_norm)}"
+        if self.args.nan_policy == "skip":
+            self.state.skipped_steps += 1
+            logger.warning(f"Skipped step {self.state.global_step + 1}: the {what} (nan_policy='skip'; "
+                           f"{self.state.skipped_steps} step(s) skipped in this run so far).")
+            return False
+        self._stop_on_bad_step(f"The {what} at step {self.state.global_step + 1} (epoch {self.state.epoch:.2f}); "
+                               "training stopped before applying that update.")
+        return False
+
+    def _stop_on_bad_step(self, problem: str) -> None:
+        last = ckpt.last_finite_checkpoint(self.args.output_dir)
         self.control.should_training_stop = True
         self._call("on_train_end")
         raise FloatingPointError(
-            f"The training loss is {value} at step {self.state.global_step + 1} (epoch {self.state.epoch:.2f}); "
-            "training stopped before applying that update. "
-            + (f"The last good checkpoint is {last}. " if last else "No checkpoint was saved before it. ")
-            + "Lower learning_rate, set max_grad_norm, use bf16 instead of fp16, or check the data for bad values."
+            f"{problem} "
+            + (f"The last good checkpoint (its weights were verified finite when saved) is {last}: lower "
+               f"learning_rate and resume from it (resume_from_checkpoint={str(last)!r}); changed hyperparameters "
+               "take effect on resume. " if last else "No checkpoint with finite weights was saved before it. ")
+            + "Also worth trying: set max_grad_norm, use bf16 instead of fp16, check the data for bad values, or set "
+            "nan_policy='skip' to skip such steps."
         )
 
     # ---- evaluation -------------------------------------------------------------------------------
@@ -427,7 +476,7 @@ class Trainer:
             ckpt.save_model_weights(self.model, folder)
             if self.processing_class is not None and hasattr(self.processing_class, "save_pretrained"):
                 self.processing_class.save_pretrained(folder)
-            (folder / TRAINING_ARGS_NAME).write_text(self.args.to_json_string(), encoding="utf-8")
+            atomic_write_text(folder / TRAINING_ARGS_NAME, self.args.to_json_string())
         barrier()
 
     def _save_checkpoint(self, metrics: dict[str, float] | None) -> None:
@@ -438,6 +487,11 @@ class Trainer:
             value, greater = metrics[name], args.best_metric_greater()
             if state.best_metric is None or (value > state.best_metric if greater else value < state.best_metric):
                 state.best_metric, state.best_model_checkpoint = value, str(folder)
+        if not ckpt.weights_are_finite(self.model):  # an update overflowed (finite gradients, huge step)
+            self._stop_on_bad_step(f"The weights are not finite after step {state.global_step}, so no checkpoint was "
+                                   f"written ({folder.name}).")
+        state.weights_finite = True
+        state.train_loss_sum = float(self._run_loss_sum)
         rng_states = gather_objects(get_rng_state())
         if self.rank == 0:
             ckpt.save_checkpoint(folder, model=self.model, optimizer=self.optimizer, scheduler=self.lr_scheduler,
@@ -470,17 +524,66 @@ class Trainer:
 
     def _load_checkpoint(self, folder: Path) -> None:
         logger.info(f"Resuming from {folder}.")
+        saved = ckpt.read_trainer_state(folder)
+        ckpt.check_best_model_checkpoint(saved, folder, self.args.output_dir)
+        adjusted = self._resume_changes(folder, saved)
         ckpt.load_model_weights(self.model, folder)
-        saved, rng = ckpt.load_training_state(folder, self.optimizer, self.lr_scheduler, self.scaler, self.rank)
-        if saved.steps_per_epoch != self.state.steps_per_epoch or saved.train_batch_size != self.state.train_batch_size:
-            raise ValueError(
-                f"{folder} was saved with {saved.steps_per_epoch} steps per epoch and batch {saved.train_batch_size}; "
-                f"this run has {self.state.steps_per_epoch} and {self.state.train_batch_size}. Resume with the same "
-                "dataset, batch size, accumulation and number of processes.")
+        rng = ckpt.load_training_state(folder, self.optimizer, self.lr_scheduler, self.scaler, self.rank)
         for name in ("global_step", "epoch", "steps_in_epoch", "log_history", "best_metric", "best_model_checkpoint",
-                     "num_input_tokens_seen", "total_flos"):
+                     "num_input_tokens_seen", "total_flos", "train_loss_sum", "train_loss_steps", "skipped_steps"):
             setattr(self.state, name, getattr(saved, name))
-        set_rng_state(*rng)
+        if adjusted:
+            self._apply_changed_hyperparameters()
+        try:
+            set_rng_state(*rng)
+        except (KeyError, TypeError, ValueError, RuntimeError) as error:
+            raise ckpt.CheckpointError(f"The RNG state in {folder} ({RNG_TENSORS_NAME}, {RNG_JSON_NAME}) is damaged "
+                                       f"({error!r}); resume from another checkpoint, or delete this one.") from None
+
+    def _resume_changes(self, folder: Path, saved: TrainerState) -> dict[str, tuple]:
+        """Compare the checkpoint's arguments with this run's: return those that take effect; raise for the rest."""
+        args = self.args
+        adjusted, fixed = ckpt.resume_changes(ckpt.saved_training_args(folder) or {}, args)
+        if saved.steps_per_epoch != self.state.steps_per_epoch:
+            fixed["steps per epoch (dataset length / batch size / accumulation / processes)"] = (
+                saved.steps_per_epoch, self.state.steps_per_epoch)
+        if saved.train_batch_size != self.state.train_batch_size:
+            fixed["examples per step (batch size x accumulation x processes)"] = (
+                saved.train_batch_size, self.state.train_batch_size)
+        listed = ", ".join(f"{name} {old!r} -> {new!r}" for name, (old, new) in fixed.items())
+        if fixed and not args.resume_with_changed_data:
+            raise ckpt.CheckpointError(
+                f"Cannot resume {folder} with changed {listed}: these decide which examples each step sees. Resume "
+                "with the checkpoint's values, or set resume_with_changed_data=True to continue anyway (the data "
+                "order then differs from an uninterrupted run).")
+        if fixed:
+            logger.warning(f"Resuming {folder} with changed {listed} (resume_with_changed_data=True).")
+        if adjusted and not self._owns_optimizer:
+            logger.warning(f"Resuming with changed {', '.join(adjusted)}, but the optimizer and scheduler were passed "
+                           "to the Trainer, so they keep the checkpoint's values.")
+            return {}
+        if adjusted:
+            logger.info(f"Resuming at step {saved.global_step} with changed hyperparameters, which take effect now: "
+                        + ", ".join(f"{name} {old!r} -> {new!r}" for name, (old, new) in adjusted.items()) + ".")
+        return adjusted
+
+    def _apply_changed_hyperparameters(self) -> None:
+        """Set this run's optimizer hyperparameters on the loaded optimizer and rebuild the schedule at the resumed
+        step, exactly as an uninterrupted run with these arguments would have it there."""
+        from ..optimization import get_parameter_groups, get_scheduler
+
+        args, step, groups = self.args, self.state.global_step, self.optimizer.param_groups
+        for group, fresh in zip(groups, get_parameter_groups(self.model, args.weight_decay)):
+            group.update(lr=args.learning_rate, initial_lr=args.learning_rate, weight_decay=fresh["weight_decay"],
+                         betas=(args.adam_beta1, args.adam_beta2), eps=args.adam_epsilon)
+        scheduler = get_scheduler(args.lr_scheduler_type, self.optimizer,
+                                  num_warmup_steps=args.get_warmup_steps(self.state.max_steps),
+                                  num_training_steps=self.state.max_steps)
+        scheduler.last_epoch = step
+        for group, base, factor in zip(groups, scheduler.base_lrs, scheduler.lr_lambdas):
+            group["lr"] = base * factor(step)
+        scheduler._last_lr = [group["lr"] for group in groups]
+        self.lr_scheduler = scheduler
 
     # ---- plumbing ---------------------------------------------------------------------------------
 

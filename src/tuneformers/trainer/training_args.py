@@ -18,6 +18,17 @@ from ..typed_dataclass import ProblemList, check_field_types, to_json_dict, to_j
 STRATEGIES = ("no", "steps", "epoch")
 SCHEDULERS = ("linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup")
 REPORT_SINKS = ("tensorboard", "jsonl")
+NAN_POLICIES = ("error", "skip")
+
+# On resume, the saved arguments are compared with the new ones. These take effect when changed (the optimizer's
+# hyperparameters and the schedule are rebuilt at the resumed step) and one log line lists them:
+RESUME_ADJUSTABLE_FIELDS = ("learning_rate", "lr_scheduler_type", "warmup_steps", "warmup_ratio", "weight_decay",
+                            "adam_beta1", "adam_beta2", "adam_epsilon", "max_grad_norm", "num_train_epochs",
+                            "max_steps", "nan_policy")
+# These decide which examples each step sees, so changing them cannot continue the same run: an error unless
+# resume_with_changed_data=True (the same goes for the dataset length and the number of processes).
+RESUME_FIXED_FIELDS = ("per_device_train_batch_size", "gradient_accumulation_steps", "seed", "group_by_length",
+                       "dataloader_drop_last")
 
 
 @dataclasses.dataclass
@@ -78,6 +89,9 @@ class TrainingArguments:
     """AdamW epsilon."""
     max_grad_norm: float = 1.0
     """Clip the global gradient norm to this value (0 disables clipping)."""
+    nan_policy: str = "error"
+    """A step whose loss or gradient norm is not finite is never applied: error stops training (naming the last
+    checkpoint with finite weights), skip drops that step and goes on (the count is logged)."""
 
     # -- Learning-rate schedule --
     lr_scheduler_type: str = "linear"
@@ -117,7 +131,12 @@ class TrainingArguments:
     greater_is_better: bool | None = None
     """Whether a larger metric is better; None means False for metrics ending in loss, True otherwise."""
     resume_from_checkpoint: str | None = None
-    """Checkpoint folder to resume from, or "last" for the newest one in output_dir (read by scripts and the CLI)."""
+    """Checkpoint folder to resume from, or "last" for the newest one in output_dir (read by scripts and the CLI).
+    Changed learning rate, schedule, warmup, weight decay, betas, epsilon, max_grad_norm and length take effect."""
+    resume_with_changed_data: bool = False
+    """Resume even when batch size, gradient accumulation, seed, group_by_length, drop_last, dataset length or
+    number of processes differ from the checkpoint's (an error otherwise); the data order then differs from
+    an uninterrupted run's."""
 
     # -- Reproducibility and precision --
     seed: int = 42
@@ -183,6 +202,7 @@ class TrainingArguments:
         problems.choice("eval_strategy", self.eval_strategy, STRATEGIES)
         problems.choice("save_strategy", self.save_strategy, STRATEGIES)
         problems.choice("lr_scheduler_type", self.lr_scheduler_type, SCHEDULERS)
+        problems.choice("nan_policy", self.nan_policy, NAN_POLICIES)
         for sink in self.report_to:
             problems.choice("report_to", sink, REPORT_SINKS + ("all", "none"))
         problems.check(self.eval_steps is None or self.eval_steps >= 1,

@@ -1,4 +1,5 @@
-"""Small shared helpers: atomic file writes, optional-dependency checks; the package logger is utils/logging.py. No torch."""
+"""Small shared helpers: atomic (and durable) file writes, optional-dependency checks; the package logger is
+utils/logging.py. No torch."""
 
 from __future__ import annotations
 
@@ -29,8 +30,27 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
             os.fsync(handle.fileno())
         os.chmod(temp_path, 0o666 & ~_current_umask())  # mkstemp makes owner-only files; save like open() would
         os.replace(temp_path, path)
+        fsync_directory(path.parent)
     finally:
         temp_path.unlink(missing_ok=True)
+
+
+def fsync_directory(path: str | os.PathLike) -> None:
+    """Make the entries of a folder (files created or renamed in it) durable."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def fsync_tree(path: str | os.PathLike) -> None:
+    """fsync every file under ``path`` and every folder, so that what was written survives a power cut."""
+    for folder, _, files in os.walk(path):
+        for name in files:
+            with open(os.path.join(folder, name), "rb") as handle:
+                os.fsync(handle.fileno())
+        fsync_directory(folder)
 
 
 def _current_umask() -> int:
@@ -46,20 +66,27 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
 
 @contextlib.contextmanager
 def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary sibling folder; on success rename it to ``path`` (replacing an old one)."""
+    """Yield a temporary sibling folder; on success fsync its files and rename it to ``path`` (replacing an old one).
+
+    A crash leaves ``path`` or, mid-replace, ``.<name>.old`` (the previous folder, complete) and a stray ``.tmp``
+    folder; see ``trainer.output_folder.clean_debris``.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     temp_path = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
         yield temp_path
+        fsync_tree(temp_path)
         if path.exists():
             trash = path.with_name(f".{path.name}.old")
             shutil.rmtree(trash, ignore_errors=True)
             os.replace(path, trash)
             os.replace(temp_path, path)
+            fsync_directory(path.parent)
             shutil.rmtree(trash, ignore_errors=True)
         else:
             os.replace(temp_path, path)
+            fsync_directory(path.parent)
     finally:
         shutil.rmtree(temp_path, ignore_errors=True)
 
