@@ -117,8 +117,7 @@ def run_train(args: argparse.Namespace, task_name: str) -> int:
     from ..data.datasets import train_validation_split
     from ..trainer.trainer import Trainer
     from ..trainer.utils import set_seed
-    from ..constants import METRICS_NAME, PLOT_NAME, TRAINER_STATE_NAME
-    from .train import _default_model, training_arguments
+    from .train import _default_model, save_run_folder, training_arguments
 
     started = time.perf_counter()
     if not args.train_file:
@@ -163,13 +162,8 @@ def run_train(args: argparse.Namespace, task_name: str) -> int:
         metrics.update({f"eval_{key}": value for key, value in scores.items()})
         metrics.update({f"eval_{key}": value for key, value in task.baselines(train, validation).items()})
     output_dir = Path(training_args.output_dir)
-    trainer.save_model(str(output_dir))
-    trainer.state.save_to_json(output_dir / TRAINER_STATE_NAME)
-    write_json(output_dir / METRICS_NAME, metrics)
-    if not args.no_plot:
-        from .plot import plot_training
-
-        plot_training(trainer.state.log_history, output_dir / PLOT_NAME, title=f"{task_name}: {Path(args.train_file).name}")
+    save_run_folder(trainer, output_dir, metrics,
+                    plot_title=None if args.no_plot else f"{task_name}: {Path(args.train_file).name}")
     rows = [("model", model_name), ("task", task_name), ("data", f"{len(train)} train / {len(validation)} held out"),
             ("steps", result.global_step), ("train loss", result.training_loss)]
     rows += [(key.replace("eval_", "held-out ").replace("_", " "), value) for key, value in metrics.items()

@@ -4,22 +4,26 @@ Data come from CSV / TSV / JSONL files or from a packaged dataset; the task (cla
 regression) is read off the labels. Every ``TrainingArguments`` field is a flag; ``--config``
 names a JSON or YAML file whose values act as defaults under the flags given explicitly.
 The run folder gets the model and tokenizer, metrics.json, trainer_state.json, TensorBoard logs
-(runs/) and training_plot.png.
+(runs/) and training_plot.png. The command holds the folder's lock while it runs, refuses a folder that
+holds a trained model unless --overwrite_output_dir, and writes the final files as one unit (into a
+hidden sibling that is then swapped in), so a kill never leaves one run's model beside another's metrics.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import dataclasses
 import json
 import re
+import shutil
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from ..constants import METRICS_NAME, PLOT_NAME, TRAINER_STATE_NAME
+from ..constants import METRICS_NAME, PLOT_NAME, PT_WEIGHT_FILES, TRAINER_STATE_NAME
 from ..trainer.training_args import TrainingArguments
 from ..typed_dataclass import add_dataclass_arguments, dataclass_from_namespace, did_you_mean
 from ..data.labels import TASKS, LabelSpec
@@ -242,9 +246,16 @@ def encode(tokenizer: Any, examples: list[TextExample], spec: LabelSpec, max_len
 
 
 def run(args: argparse.Namespace) -> int:
-    task = tasks.resolve_train_task(args)
-    if task is not None:
-        return tasks.run_train(args, task)
+    if args.output_dir is None:
+        args.output_dir = str(Path("outputs") / data_name(args))
+    with locked_run_folder(Path(args.output_dir), args.overwrite_output_dir):
+        task = tasks.resolve_train_task(args)
+        if task is not None:
+            return tasks.run_train(args, task)
+        return run_text_task(args)
+
+
+def run_text_task(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     if args.max_length < 1:
         raise CLIError(f"--max_length must be a positive number, got {args.max_length}.")
@@ -281,21 +292,57 @@ def run(args: argparse.Namespace) -> int:
     eval_metrics = _final_evaluation(trainer) if eval_set is not None else {}
 
     output_dir = Path(training_args.output_dir)
-    trainer.save_model(str(output_dir))
-    trainer.state.save_to_json(output_dir / TRAINER_STATE_NAME)
     metrics: dict[str, Any] = {**result.metrics, **eval_metrics, "num_train_examples": len(data.train),
                                "num_eval_examples": len(data.validation), "task": spec.task}
     if spec.task == "classification" and data.validation:
         metrics["eval_majority_class_accuracy"] = majority_accuracy(eval_set_labels(eval_set))
-    write_json(output_dir / METRICS_NAME, metrics)
-    plot = None
-    if not args.no_plot:
-        from .plot import plot_training
-
-        plot = plot_training(trainer.state.log_history, output_dir / PLOT_NAME,
-                             title=f"{Path(str(model_name)).name} on {data.name}")
+    plot = save_run_folder(trainer, output_dir, metrics,
+                           plot_title=None if args.no_plot else f"{Path(str(model_name)).name} on {data.name}")
     print(summary(model_name, data, result, metrics, output_dir, plot, time.perf_counter() - started))
     return 0
+
+
+# ------------------------------------------------------------------------------------- run folder
+
+
+@contextlib.contextmanager
+def locked_run_folder(output_dir: Path, overwrite: bool):
+    """Hold ``output_dir``'s lock for the whole command; finish an interrupted final save; refuse to replace a
+    trained model unless ``overwrite``. Lock and checkpoint problems end as one-line CLI errors."""
+    from ..trainer.checkpoint import CheckpointError
+    from ..trainer.output_folder import OutputFolderLockedError, output_folder_lock, recover_swap
+
+    try:
+        with output_folder_lock(output_dir):
+            recover_swap(output_dir)
+            trained = [name for name in (METRICS_NAME, *PT_WEIGHT_FILES) if (output_dir / name).is_file()]
+            if trained and not overwrite:
+                raise CLIError(f"--output_dir {output_dir} already holds a trained model ({', '.join(trained)}). "
+                               "Pass --overwrite_output_dir to replace it, or choose another --output_dir.")
+            yield
+    except (OutputFolderLockedError, CheckpointError) as error:
+        raise CLIError(str(error)) from None
+
+
+def save_run_folder(trainer: Any, output_dir: Path, metrics: dict[str, Any], plot_title: str | None) -> Path | None:
+    """Model, tokenizer, training_args.json, trainer_state.json, metrics.json (and the plot when ``plot_title``)
+    written into a hidden sibling, then swapped in for ``output_dir`` as one unit; return the plot's path."""
+    from ..trainer.output_folder import new_folder_beside, swap_in_folder
+
+    new = new_folder_beside(output_dir)
+    try:
+        trainer.save_model(str(new))
+        trainer.state.save_to_json(new / TRAINER_STATE_NAME)
+        write_json(new / METRICS_NAME, metrics)
+        if plot_title is not None:
+            from .plot import plot_training
+
+            plot_training(trainer.state.log_history, new / PLOT_NAME, title=plot_title)
+        swap_in_folder(new, output_dir)
+    finally:
+        if new.exists():
+            shutil.rmtree(new, ignore_errors=True)
+    return output_dir / PLOT_NAME if plot_title is not None else None
 
 
 def _default_model() -> str:

@@ -21,11 +21,14 @@ import os
 import re
 import shutil
 import socket
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..constants import CHECKPOINT_PREFIX, TRAINER_STATE_NAME
-from ..utils import fsync_directory, get_logger
+from ..constants import (ADDED_TOKENS_FILE, CHECKPOINT_PREFIX, CONFIG_NAME, MERGES_FILE, METRICS_NAME, PLOT_NAME,
+                         SPECIAL_TOKENS_MAP_NAME, TOKENIZER_CONFIG_NAME, TOKENIZER_FILES, TRAINER_STATE_NAME,
+                         TRAINING_ARGS_NAME, WEIGHT_FILES)
+from ..utils import fsync_directory, fsync_tree, get_logger
 
 logger = get_logger(__name__)
 
@@ -177,44 +180,73 @@ def _remove(path: Path) -> None:
 # ---- a run folder written as one unit (the CLI) -----------------------------------------------------------
 
 
-def swap_in_folder(new: Path, folder: Path, keep: tuple[str, ...] = ()) -> None:
-    """Make ``new`` (a sibling of ``folder``) the folder: entries of ``folder`` not in ``new`` whose names
-    match ``keep`` (checkpoints, logs of the run) move into it first, then two renames swap the folders.
+def new_folder_beside(folder: Path) -> Path:
+    """An empty hidden sibling of ``folder`` to write a run's final files into (see ``swap_in_folder``)."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f".{folder.name}.final-", suffix=".tmp", dir=folder.parent))
 
-    A kill before the swap leaves the old folder and a ``.tmp`` sibling (removed by ``recover_swap``); a kill
-    between the two renames leaves ``.<name>.old``, which ``recover_swap`` puts back.
+
+# What a final save writes (the model, tokenizer, metrics): these belong to one run and are never carried over.
+_FINAL_FILE = re.compile("|".join([*map(re.escape, (*WEIGHT_FILES, CONFIG_NAME, TOKENIZER_CONFIG_NAME,
+                                                    SPECIAL_TOKENS_MAP_NAME, ADDED_TOKENS_FILE, MERGES_FILE,
+                                                    *TOKENIZER_FILES, METRICS_NAME, PLOT_NAME, TRAINER_STATE_NAME,
+                                                    TRAINING_ARGS_NAME, "all_results.json")),
+                                   r"(model|pytorch_model)-\d+-of-\d+\.(safetensors|bin)", r"\w+_results\.json",
+                                   r".*\.model"]))
+
+
+def is_final_file(name: str) -> bool:
+    return bool(_FINAL_FILE.fullmatch(name))
+
+
+def swap_in_folder(new: Path, folder: Path) -> None:
+    """Make ``new`` (a complete sibling of ``folder``) the folder, as one unit.
+
+    ``new`` is fsynced and renamed ``.<name>.new``; the old folder becomes ``.<name>.old``; ``.<name>.new``
+    becomes the folder. Then what the old folder holds besides a final save (checkpoints, logs, the user's
+    own files) moves in, and the old final files are deleted. A kill at any point leaves the old run or the
+    new one, never a mix, and ``recover_swap`` finishes the job.
     """
-    if folder.is_dir():
-        for path in folder.iterdir():
-            if not (new / path.name).exists() and any(re.fullmatch(pattern, path.name) for pattern in keep):
-                os.replace(path, new / path.name)
-        old = folder.with_name(f".{folder.name}.old")
-        _remove(old)
+    fsync_tree(new)
+    ready, old = folder.with_name(f".{folder.name}.new"), folder.with_name(f".{folder.name}.old")
+    os.replace(new, ready)
+    fsync_directory(folder.parent)
+    if folder.exists():
         os.replace(folder, old)
-        os.replace(new, folder)
-        fsync_directory(folder.parent)
-        _remove(old)
-    else:
-        os.replace(new, folder)
-        fsync_directory(folder.parent)
+    os.replace(ready, folder)
+    fsync_directory(folder.parent)
+    _carry_over(old, folder)
+
+
+def _carry_over(old: Path, folder: Path) -> None:
+    if old.is_dir():
+        for path in old.iterdir():
+            if not is_final_file(path.name) and not path.name.startswith(".") and not (folder / path.name).exists():
+                os.replace(path, folder / path.name)
+        fsync_directory(folder)
+    _remove(old)
 
 
 def recover_swap(folder: Path) -> list[str]:
-    """Undo what a killed ``swap_in_folder`` left next to ``folder``; return what was done, each logged."""
+    """Finish what a killed ``swap_in_folder`` left next to ``folder``; return what was done, each logged."""
     done = []
-    old = folder.with_name(f".{folder.name}.old")
-    if old.exists():
+    ready, old = folder.with_name(f".{folder.name}.new"), folder.with_name(f".{folder.name}.old")
+    if ready.is_dir():
         if folder.exists():
             _remove(old)
-            done.append(f"deleted {old.name} (the previous run, replaced)")
-        else:
-            os.replace(old, folder)
-            done.append(f"restored {folder.name} from {old.name} (a final save was interrupted)")
+            os.replace(folder, old)
+        os.replace(ready, folder)
+        done.append(f"completed an interrupted final save ({ready.name} -> {folder.name})")
+    elif old.is_dir() and not folder.exists():
+        os.replace(old, folder)
+        done.append(f"restored {folder.name} from {old.name}")
+    if old.is_dir():
+        _carry_over(old, folder)
+        done.append(f"moved the checkpoints and logs of {old.name} into {folder.name} and deleted the rest")
     if folder.parent.is_dir():
-        for path in folder.parent.glob(f".{glob.escape(folder.name)}.*.tmp"):
+        for path in folder.parent.glob(f".{glob.escape(folder.name)}.final-*.tmp"):
             _remove(path)
             done.append(f"deleted {path.name} (an interrupted final save)")
     for line in done:
         logger.warning(f"Cleaning {folder.parent}: {line}.")
     return done
-
