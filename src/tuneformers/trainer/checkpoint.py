@@ -244,9 +244,16 @@ def last_checkpoint(output_dir: str | Path) -> Path | None:
     return checkpoints[-1] if checkpoints else None
 
 
-def last_finite_checkpoint(output_dir: str | Path) -> Path | None:
-    """The newest checkpoint whose weights were verified finite when it was written."""
+def last_good_checkpoint(output_dir: str | Path, max_step: int) -> Path | None:
+    """The newest checkpoint up to ``max_step`` whose weights were verified finite when it was written.
+
+    The caller passes the step before the one that failed: a checkpoint counts as good only when one finite
+    step was trained from its weights, so the one written just before a blow-up (finite, yet it gave the
+    non-finite loss) is never named.
+    """
     for folder in reversed(list_checkpoints(output_dir)):
+        if int(folder.name.rsplit("-", 1)[1]) > max_step:
+            continue
         try:
             if TrainerState.load_from_json(folder / TRAINER_STATE_NAME).weights_finite:
                 return folder

@@ -324,14 +324,16 @@ class Trainer:
         return False
 
     def _stop_on_bad_step(self, problem: str) -> None:
-        last = ckpt.last_finite_checkpoint(self.args.output_dir)
+        # The step that failed is global_step + 1 (a loss or gradient) or global_step (weights after its update);
+        # either way the weights of global_step - 1 trained one finite step: the newest that counts as good.
+        last = ckpt.last_good_checkpoint(self.args.output_dir, max_step=self.state.global_step - 1)
         self.control.should_training_stop = True
         self._call("on_train_end")
         raise FloatingPointError(
             f"{problem} "
-            + (f"The last good checkpoint (its weights were verified finite when saved) is {last}: lower "
-               f"learning_rate and resume from it (resume_from_checkpoint={str(last)!r}); changed hyperparameters "
-               "take effect on resume. " if last else "No checkpoint with finite weights was saved before it. ")
+            + (f"The last good checkpoint (weights verified finite, and a finite step trained from them) is {last}: "
+               f"lower learning_rate and resume from it (resume_from_checkpoint={str(last)!r}); changed "
+               "hyperparameters take effect on resume. " if last else "No good checkpoint was saved before it. ")
             + "Also worth trying: set max_grad_norm, use bf16 instead of fp16, check the data for bad values, or set "
             "nan_policy='skip' to skip such steps."
         )
