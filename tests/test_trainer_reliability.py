@@ -511,3 +511,64 @@ def test_a_final_save_killed_at_any_rename_leaves_one_run_never_a_mix(tmp_path, 
     if contents == {"new"}:
         assert (folder / "checkpoint-3").is_dir() and (folder / "log.jsonl").read_text() == "new"
     assert names(tmp_path) == ["run"]  # no sibling left over (the lock file goes with the run)
+
+
+@pytest.fixture(scope="module")
+def tiny_model_dir(tmp_path_factory, minilm_dir) -> Path:
+    """A 2-layer, 32-wide random BERT with the real all-MiniLM-L6-v2 tokenizer."""
+    import shutil
+
+    from tuneformers import BertConfig, BertForSequenceClassification
+
+    folder = tmp_path_factory.mktemp("tiny_bert")
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                        intermediate_size=37, max_position_embeddings=64)
+    BertForSequenceClassification(config).save_pretrained(folder)
+    for name in ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        if (minilm_dir / name).is_file():
+            shutil.copy(minilm_dir / name, folder / name)
+    return folder
+
+
+def test_cli_train_killed_during_its_final_save_leaves_one_run_after_recovery(tmp_path, tiny_model_dir, monkeypatch):
+    """The command's final folder is one unit: killed between its two renames, the folder is one run's, whole."""
+    import hashlib
+
+    from tuneformers.cli.main import main
+    from tuneformers.trainer import output_folder
+
+    data = tmp_path / "data.csv"
+    data.write_text("text,label\n" + "".join(f"review number {i} is {'good' if i % 2 else 'bad'},{i % 2}\n"
+                                             for i in range(24)))
+    output = tmp_path / "run"
+    def command(steps: int) -> list[str]:
+        return ["train", "--model", str(tiny_model_dir), "--train_file", str(data), "--output_dir", str(output),
+                "--max_steps", str(steps), "--validation_fraction", "0", "--max_length", "16", "--no_plot",
+                "--report_to", "jsonl", "--disable_tqdm", "--save_strategy", "steps", "--save_steps", "1"]
+    assert main(command(1)) == 0
+    first_model = hashlib.sha256((output / "model.safetensors").read_bytes()).hexdigest()
+
+    class DieBeforeTheLastRename:  # the swap's renames: new -> .run.new, run -> .run.old, .run.new -> run
+        def __getattr__(self, name):
+            return getattr(os, name)
+
+        def replace(self, source, target):
+            if Path(target) == output:
+                raise Killed
+            os.replace(source, target)
+
+    monkeypatch.setattr(output_folder, "os", DieBeforeTheLastRename())
+    with pytest.raises(Killed):
+        main(command(2) + ["--overwrite_output_dir"])
+    monkeypatch.undo()
+    assert not output.exists()  # killed between the renames
+    recover_swap(output)
+    state = json.loads((output / "trainer_state.json").read_text())
+    metrics = json.loads((output / "metrics.json").read_text())
+    model = hashlib.sha256((output / "model.safetensors").read_bytes()).hexdigest()
+    assert state["global_step"] == 2 and metrics["epoch"] == state["epoch"] and model != first_model
+    assert [p.name for p in list_checkpoints(output)] == ["checkpoint-1", "checkpoint-2"]  # the run's own checkpoints
+    steps = [json.loads(line)["step"] for line in (output / "log.jsonl").read_text().splitlines()]
+    assert steps == sorted(steps) and steps[-1] == 2  # one timeline
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".run")) == []
