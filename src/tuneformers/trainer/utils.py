@@ -296,15 +296,3 @@ def interleave_ranks(parts: list[Any]) -> Any:
         out[rank :: len(parts)][: len(p)] = padded[row : row + len(p)]
         row += len(p)
     return out
-
-
-def mean_train_loss(history: list[dict[str, Any]], start_step: int) -> float:
-    """Mean of the logged step losses since ``start_step`` weighted by the steps each covers."""
-    total, steps, previous = 0.0, 0, start_step
-    for entry in history:
-        if "loss" in entry and entry["step"] > start_step:
-            total += entry["loss"] * (entry["step"] - previous)
-            steps += entry["step"] - previous
-            previous = entry["step"]
-    return total / steps if steps else float("nan")
-
