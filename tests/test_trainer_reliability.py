@@ -239,6 +239,16 @@ def test_the_lock_is_reentrant_within_a_process_only(tmp_path):
     assert not lock_path(tmp_path / "out").exists()
 
 
+def test_the_lock_goes_inside_the_folder_when_its_parent_is_read_only(tmp_path, monkeypatch):
+    """A mounted volume as output_dir: nothing can be created beside it, so the lock file lives in it."""
+    monkeypatch.setattr(os, "access", lambda path, mode: Path(path) != tmp_path)
+    folder = tmp_path / "volume"
+    assert lock_path(folder) == folder / ".tuneformers.lock"
+    with output_folder_lock(folder):
+        assert json.loads((folder / ".tuneformers.lock").read_text())["pid"] == os.getpid()
+    assert names(folder) == []
+
+
 # ---- 4. one timeline ------------------------------------------------------------------------------------------
 
 

@@ -327,9 +327,14 @@ def locked_run_folder(output_dir: Path, overwrite: bool):
 def save_run_folder(trainer: Any, output_dir: Path, metrics: dict[str, Any], plot_title: str | None) -> Path | None:
     """Model, tokenizer, training_args.json, trainer_state.json, metrics.json (and the plot when ``plot_title``)
     written into a hidden sibling, then swapped in for ``output_dir`` as one unit; return the plot's path."""
-    from ..trainer.output_folder import new_folder_beside, swap_in_folder
+    from ..trainer.output_folder import new_folder_beside, parent_is_writable, swap_in_folder
 
-    new = new_folder_beside(output_dir)
+    if not parent_is_writable(output_dir):  # e.g. a mounted volume: no sibling to swap in, so write in place
+        print(f"tuneformers train: warning: cannot write beside {output_dir}, so its final files are written in "
+              "place (a kill during this save can leave a partial folder).", file=sys.stderr, flush=True)
+        new = output_dir
+    else:
+        new = new_folder_beside(output_dir)
     try:
         trainer.save_model(str(new))
         trainer.state.save_to_json(new / TRAINER_STATE_NAME)
@@ -338,9 +343,10 @@ def save_run_folder(trainer: Any, output_dir: Path, metrics: dict[str, Any], plo
             from .plot import plot_training
 
             plot_training(trainer.state.log_history, new / PLOT_NAME, title=plot_title)
-        swap_in_folder(new, output_dir)
+        if new != output_dir:
+            swap_in_folder(new, output_dir)
     finally:
-        if new.exists():
+        if new != output_dir and new.exists():
             shutil.rmtree(new, ignore_errors=True)
     return output_dir / PLOT_NAME if plot_title is not None else None
 

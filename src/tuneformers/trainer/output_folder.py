@@ -41,8 +41,17 @@ class OutputFolderLockedError(RuntimeError):
 
 
 def lock_path(folder: str | os.PathLike) -> Path:
+    """``.<name>.lock`` beside ``folder``; inside it (``.tuneformers.lock``) when its parent is not writable."""
     folder = Path(folder).absolute()
-    return folder.with_name(f".{folder.name}.lock")
+    return folder.with_name(f".{folder.name}.lock") if parent_is_writable(folder) else folder / ".tuneformers.lock"
+
+
+def parent_is_writable(folder: Path) -> bool:
+    """Whether files can be created beside ``folder`` (its nearest existing ancestor is writable)."""
+    parent = folder.absolute().parent
+    while not parent.exists() and parent.parent != parent:
+        parent = parent.parent
+    return os.access(parent, os.W_OK | os.X_OK)
 
 
 @contextlib.contextmanager
@@ -160,8 +169,11 @@ def set_aside_later_checkpoints(folder: str | os.PathLike, start_step: int) -> P
     if not later:
         return None
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%S")
-    aside = folder / f"abandoned-{stamp}"
-    aside.mkdir(exist_ok=True)
+    aside, number = folder / f"abandoned-{stamp}", 1
+    while aside.exists():
+        number += 1
+        aside = folder / f"abandoned-{stamp}-{number}"
+    aside.mkdir()
     for _, path in later:
         os.replace(path, aside / path.name)
     fsync_directory(folder)
