@@ -2,12 +2,14 @@
 
 - ``output_folder_lock``: an advisory lock held for the whole run (Trainer.train, the ``tuneformers train``
   command). The lock file is a sibling, ``.<folder name>.lock``, so the folder itself can be swapped
-  (see ``swap_in_folder``); it holds the holder's host, pid and start time. The OS releases the lock
-  when its process dies, so a lock file left by a killed run is taken over, with a log line.
+  (see ``swap_in_folder``; inside the folder when its parent is read-only); it holds the holder's host,
+  pid and start time. The lock is an flock, which the OS releases when its process dies, so a lock file
+  left by a killed run is taken over, with a log line. Unix only (fcntl).
 - ``clean_debris``: removes what an interrupted save or rotation leaves behind.
 - ``set_aside_later_checkpoints``: checkpoints past the step a run starts from belong to an abandoned
   timeline; they are moved into ``abandoned-<time>/`` so rotation and ``resume_from_checkpoint=True``
   never pick them.
+- ``swap_in_folder`` / ``recover_swap``: the CLI's final folder, written beside the run folder and swapped in.
 """
 
 from __future__ import annotations
