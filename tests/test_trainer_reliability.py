@@ -223,11 +223,16 @@ def test_a_second_run_into_a_locked_folder_gets_one_clear_error_and_the_first_fi
 
 def test_a_lock_left_by_a_killed_run_is_taken_over_with_a_log_line(tmp_path, logs):
     output = tmp_path / "out"
-    output.mkdir()
-    lock_path(output).write_text(json.dumps({"host": "gone", "pid": 999999, "started": "2026-01-01T00:00:00+00:00"}))
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from tuneformers.trainer.output_folder import "
+                               "output_folder_lock as l\nwith l(sys.argv[1]):\n  print('held', flush=True); "
+                               "time.sleep(60)", str(output)], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    holder.kill()  # SIGKILL: the lock file stays, naming a process that is gone
+    holder.wait()
+    assert lock_path(output).is_file()
     _, result = train(output, max_steps=2)
     assert result.global_step == 2
-    assert any("Taking over the lock" in r.getMessage() and "pid 999999" in r.getMessage() for r in logs.records)
+    assert any("Taking over the lock" in r.getMessage() and f"pid {holder.pid}" in r.getMessage() for r in logs.records)
 
 
 def test_the_lock_is_reentrant_within_a_process_only(tmp_path):
