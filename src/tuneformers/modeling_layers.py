@@ -28,7 +28,7 @@ from .constants import IGNORE_INDEX
 
 
 # Below this share of padding positions, a batch runs padded: gathering the real tokens in and out of each
-# layer would cost more than the dense layers spend on the padding (benchmarks/bench_modeling.py --unpad).
+# layer would cost more than the dense layers spend on the padding (benchmarks/bench_unpad.py).
 UNPAD_MIN_PADDING_FRACTION = 0.1
 
 
