@@ -39,6 +39,10 @@ from .modeling_utils import PreTrainedModel
 class EncoderPreTrainedModel(PreTrainedModel):
     """A family's base class: builds its backbone for the heads, and says how much dropout its classifiers use."""
 
+    backbone_takes_first_token_only: ClassVar[bool] = False
+    """True when the backbone's forward takes ``first_token_only`` (see BertModel): heads that read only
+    position 0 (sequence classification, multiple choice) then skip the last layer's work on other tokens."""
+
     def build_backbone(self, add_pooling_layer: bool) -> nn.Module:
         raise NotImplementedError(f"{type(self).__name__} must say how to build its backbone (build_backbone).")
 
@@ -51,9 +55,13 @@ class EncoderPreTrainedModel(PreTrainedModel):
         return config.classifier_dropout if config.classifier_dropout is not None else config.hidden_dropout_prob
 
     def encode(self, input_ids: torch.Tensor | None, attention_mask: torch.Tensor | None, output_attentions: bool,
-               output_hidden_states: bool, **inputs: torch.Tensor | None) -> BaseModelOutputWithPooling:
-        """Run the backbone; optional inputs that are None are not passed (a family may not take token types)."""
+               output_hidden_states: bool, reads_first_token_only: bool = False,
+               **inputs: torch.Tensor | None) -> BaseModelOutputWithPooling:
+        """Run the backbone; optional inputs that are None are not passed (a family may not take token types).
+        ``reads_first_token_only``: the caller reads nothing of the last hidden state but position 0."""
         given = {name: value for name, value in inputs.items() if value is not None}
+        if reads_first_token_only and self.backbone_takes_first_token_only:
+            given["first_token_only"] = True
         return self.base_model(input_ids=input_ids, attention_mask=attention_mask, output_attentions=output_attentions,
                                output_hidden_states=output_hidden_states, **given)
 
@@ -116,7 +124,7 @@ class EncoderForSequenceClassification(EncoderPreTrainedModel):
     def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None,
                 inputs_embeds=None, labels=None, output_attentions=False, output_hidden_states=False,
                 return_dict=True) -> SequenceClassifierOutput | tuple:
-        outputs = self.encode(input_ids, attention_mask, output_attentions, output_hidden_states,
+        outputs = self.encode(input_ids, attention_mask, output_attentions, output_hidden_states, True,
                               token_type_ids=token_type_ids, position_ids=position_ids, inputs_embeds=inputs_embeds)
         logits = self.classify(outputs)  # B L
         loss = None if labels is None else sequence_classification_loss(logits, labels, self.problem_type)
@@ -189,7 +197,7 @@ class EncoderForMultipleChoice(EncoderPreTrainedModel):
                 return_dict=True) -> MultipleChoiceModelOutput | tuple:
         B, C, (input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds) = choices_as_batch(
             type(self).__name__, input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds)
-        outputs = self.encode(input_ids, attention_mask, output_attentions, output_hidden_states,
+        outputs = self.encode(input_ids, attention_mask, output_attentions, output_hidden_states, True,
                               token_type_ids=token_type_ids, position_ids=position_ids, inputs_embeds=inputs_embeds)
         logits = self.choice_scores(outputs).view(B, C)  # B C
         loss = None if labels is None else F.cross_entropy(logits, labels.view(-1))

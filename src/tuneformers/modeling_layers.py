@@ -27,42 +27,85 @@ from .constants import IGNORE_INDEX
 # ---- the unpadded token layout ---------------------------------------------------------------------
 
 
+# Below this share of padding positions, a batch runs padded: gathering the real tokens in and out of each
+# layer would cost more than the dense layers spend on the padding (benchmarks/bench_unpad.py).
+UNPAD_MIN_PADDING_FRACTION = 0.1
+
+
 @dataclasses.dataclass
 class TokenLayout:
-    """Where the n real tokens of a padded B T batch sit (``index``: their flat positions; None: no padding)."""
+    """Which positions of a padded B T batch run through the dense layers.
+
+    ``index``: the flat positions of the n real tokens, when the batch runs unpadded; None when all B T positions
+    run (no padding, or too little to be worth removing). ``mask``: the B T attention mask whenever the batch
+    has padding, else None.
+    """
 
     batch_size: int
     seq_len: int
     index: torch.Tensor | None
+    mask: torch.Tensor | None = None
 
     @classmethod
     def from_mask(cls, attention_mask: torch.Tensor | None, batch_size: int, seq_len: int) -> TokenLayout:
-        if attention_mask is None or bool(attention_mask.all()):
+        if attention_mask is None:
             return cls(batch_size, seq_len, None)
-        return cls(batch_size, seq_len, attention_mask.reshape(-1).nonzero().squeeze(-1))
+        real = attention_mask.bool()
+        padding_fraction = 1.0 - int(real.sum()) / (batch_size * seq_len)
+        if padding_fraction == 0.0:
+            return cls(batch_size, seq_len, None)
+        if padding_fraction < UNPAD_MIN_PADDING_FRACTION:
+            return cls(batch_size, seq_len, None, real)
+        return cls(batch_size, seq_len, real.reshape(-1).nonzero().squeeze(-1), real)
+
+    @property
+    def has_padding(self) -> bool:
+        return self.mask is not None
 
     def unpad(self, padded: torch.Tensor) -> torch.Tensor:  # B T F -> n F
         flat = padded.reshape(self.batch_size * self.seq_len, *padded.shape[2:])
         return flat if self.index is None else flat.index_select(0, self.index)
 
     def pad(self, tokens: torch.Tensor) -> torch.Tensor:  # n F -> B T F (zeros at padding)
-        if self.index is not None:
-            flat = tokens.new_zeros(self.batch_size * self.seq_len, *tokens.shape[1:])
-            tokens = flat.index_copy(0, self.index, tokens)
-        return tokens.view(self.batch_size, self.seq_len, *tokens.shape[1:])
+        padded = self._padded_view(tokens)
+        if self.index is None and self.mask is not None:
+            padded = padded * self.mask.view(self.batch_size, self.seq_len, *[1] * (tokens.dim() - 1))
+        return padded
 
     def heads(self, tokens: torch.Tensor, num_heads: int) -> torch.Tensor:  # n (N H) -> B N T H
-        return self.pad(tokens).view(self.batch_size, self.seq_len, num_heads, -1).transpose(1, 2)
+        return self._padded_view(tokens).view(self.batch_size, self.seq_len, num_heads, -1).transpose(1, 2)
 
     def merge_heads(self, context: torch.Tensor) -> torch.Tensor:  # B N T H -> n (N H)
         B, N, T, H = context.shape
         return self.unpad(context.transpose(1, 2).reshape(B, T, N * H))
 
+    def first_token_rows(self, device: torch.device) -> torch.Tensor | None:
+        """Where position 0 of each sequence sits among the n tokens (B); None when one of them is padding."""
+        if self.mask is not None and not bool(self.mask[:, 0].all()):
+            return None
+        starts = torch.arange(self.batch_size, device=device) * self.seq_len
+        return starts if self.index is None else torch.searchsorted(self.index, starts)
+
+    def _padded_view(self, tokens: torch.Tensor) -> torch.Tensor:  # n F -> B T F, padding rows as they are
+        if self.index is not None:
+            flat = tokens.new_zeros(self.batch_size * self.seq_len, *tokens.shape[1:])
+            tokens = flat.index_copy(0, self.index, tokens)
+        return tokens.view(self.batch_size, self.seq_len, *tokens.shape[1:])
+
+
+def query_tokens(hidden_states: torch.Tensor, layout: TokenLayout,
+                 query_rows: torch.Tensor | None) -> tuple[torch.Tensor, TokenLayout]:
+    """The tokens whose outputs a layer must compute, with their layout: all n (``query_rows`` None), or one per
+    sequence (B rows, a B 1 layout) when only the first token's output of the last layer is read."""
+    if query_rows is None:
+        return hidden_states, layout
+    return hidden_states.index_select(0, query_rows), TokenLayout(layout.batch_size, 1, None)
+
 
 def attention_bias_from_mask(attention_mask: torch.Tensor | None, layout: TokenLayout,
                              dtype: torch.dtype) -> torch.Tensor | None:
     """B T mask of 1 (attend) / 0 (padding) -> B 1 1 T additive bias; None when nothing is masked."""
-    if layout.index is None or attention_mask is None:
+    if attention_mask is None or not layout.has_padding:
         return None  # lets scaled_dot_product_attention pick its fastest kernel
     return (1.0 - attention_mask[:, None, None, :].to(dtype)) * torch.finfo(dtype).min
 
@@ -176,15 +219,22 @@ def init_encoder_weights(module: nn.Module, std: float, extra: Callable[[nn.Modu
 
 
 def encode_real_tokens(encoder: nn.Module, embeddings: torch.Tensor, attention_mask: torch.Tensor | None,
-                       output_attentions: bool, output_hidden_states: bool):
-    """B T D embeddings -> (B T D last hidden state, hidden states, attentions), the encoder's layers running on the
-    n real tokens only. ``encoder(tokens, layout, attention_bias, output_attentions, output_hidden_states)`` is
-    BERT's encoder interface (models/bert/modeling_bert.py ``BertEncoder``)."""
+                       output_attentions: bool, output_hidden_states: bool, first_token_only: bool = False):
+    """B T D embeddings -> (last hidden state, hidden states, attentions), the encoder's layers running on the
+    n real tokens only. ``encoder(tokens, layout, attention_bias, output_attentions, output_hidden_states,
+    query_rows)`` is BERT's encoder interface (models/bert/modeling_bert.py ``BertEncoder``).
+
+    The last hidden state is B T D; with ``first_token_only`` (a head that reads nothing but position 0, and
+    no per-layer outputs asked for) it is B 1 D and the last layer computes nothing else."""
     layout = TokenLayout.from_mask(attention_mask, *embeddings.shape[:2])
     attention_bias = attention_bias_from_mask(attention_mask, layout, embeddings.dtype)
+    query_rows = None
+    if first_token_only and not output_attentions and not output_hidden_states:
+        query_rows = layout.first_token_rows(embeddings.device)
     tokens, hidden_states, attentions = encoder(layout.unpad(embeddings), layout, attention_bias, output_attentions,
-                                                output_hidden_states)
-    return layout.pad(tokens), hidden_states, attentions
+                                                output_hidden_states, query_rows)
+    last_hidden_state = layout.pad(tokens) if query_rows is None else tokens.unsqueeze(1)
+    return last_hidden_state, hidden_states, attentions
 
 
 # ---- the layer loop --------------------------------------------------------------------------------
@@ -192,20 +242,24 @@ def encode_real_tokens(encoder: nn.Module, embeddings: torch.Tensor, attention_m
 
 def run_layers(layers: nn.ModuleList, hidden_states: torch.Tensor, layout: TokenLayout, output_attentions: bool,
                output_hidden_states: bool, gradient_checkpointing: bool, *layer_args: object,
+               last_layer_query_rows: torch.Tensor | None = None,
                ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...] | None, tuple[torch.Tensor, ...] | None]:
     """Run ``layer(tokens, layout, *layer_args, output_attentions) -> (tokens, probs)`` over n D tokens.
 
     Returns the last tokens (n D), every layer's input plus the last output padded to B T D when asked
-    (embeddings first, as HF), and each layer's attention probabilities when asked.
+    (embeddings first, as HF), and each layer's attention probabilities when asked. With
+    ``last_layer_query_rows`` the last layer gets them as a final argument and returns only those rows.
     """
     all_hidden_states = [layout.pad(hidden_states)] if output_hidden_states else None
     all_attentions = [] if output_attentions else None
-    for layer in layers:
+    for number, layer in enumerate(layers, start=1):
+        args = (hidden_states, layout, *layer_args, output_attentions)
+        if last_layer_query_rows is not None and number == len(layers):
+            args += (last_layer_query_rows,)
         if gradient_checkpointing and layer.training:
-            hidden_states, probs = torch.utils.checkpoint.checkpoint(
-                layer, hidden_states, layout, *layer_args, output_attentions, use_reentrant=False)
+            hidden_states, probs = torch.utils.checkpoint.checkpoint(layer, *args, use_reentrant=False)
         else:
-            hidden_states, probs = layer(hidden_states, layout, *layer_args, output_attentions)  # n D
+            hidden_states, probs = layer(*args)  # n D
         if output_hidden_states:
             all_hidden_states.append(layout.pad(hidden_states))
         if output_attentions:

@@ -31,7 +31,7 @@ from .callbacks import CallbackHandler, TrainerCallback, TrainerControl, Trainer
 from .training_args import TrainingArguments
 from .utils import (BatchCollator, ThroughputMeter, all_reduce_sum, barrier, epoch_batches, example_lengths,
                     gather_objects, get_rng_state, init_distributed, interleave_ranks, num_rows,
-                    peak_flops, set_rng_state, set_seed, to_host)
+                    peak_flops, rows_in_place, set_rng_state, set_seed, to_host)
 
 logger = get_logger(__name__)
 
@@ -94,6 +94,7 @@ class Trainer:
         keep = set(forward) | set(self.label_names) | {"label", "label_ids", "labels"}
         self._collate = BatchCollator(self.data_collator, None if takes_any or not args.remove_unused_columns else keep)
         self._lengths: list[int] | None = None
+        self._eval_lengths_of: tuple[Any, list[int] | None] | None = None
         self.state = TrainerState(is_world_process_zero=self.rank == 0)
         self.control = TrainerControl()
         self.callback_handler = CallbackHandler(default_callbacks(args) + list(callbacks or []))
@@ -374,10 +375,12 @@ class Trainer:
         return loss, _single(predictions), _single(labels)
 
     def _prediction_loop(self, dataset: Any, prefix: str) -> PredictionOutput:
-        """Each process predicts examples rank, rank + world, ...; outputs move to host numpy per batch."""
+        """Each process predicts examples rank, rank + world, ... (longest first); outputs move to host numpy per
+        batch and come back in the dataset's order."""
         args, model = self.args, self.model
         start = time.perf_counter()
-        loader = self._loader(dataset, self._eval_batches(dataset))
+        batches = self._eval_batches(dataset, longest_first=True)
+        loader = self._loader(dataset, batches)
         was_training = model.training
         model.eval()
         loss_sum, rows, predictions, labels = 0.0, 0, [], []
@@ -393,7 +396,9 @@ class Trainer:
             labels.append(to_host(label))
             self._call("on_prediction_step", num_batches=len(loader))
         model.train(was_training)
-        gathered = gather_objects((loss_sum, rows, concat_rows(predictions), concat_rows(labels)))
+        places = [(index - self.rank) // self.world_size for batch in batches for index in batch]
+        predictions, labels = (rows_in_place(concat_rows(parts), places) for parts in (predictions, labels))
+        gathered = gather_objects((loss_sum, rows, predictions, labels))
         loss_sum, rows = sum(g[0] for g in gathered), sum(g[1] for g in gathered)
         predictions = interleave_ranks([g[2] for g in gathered])
         labels = interleave_ranks([g[3] for g in gathered])
@@ -618,11 +623,20 @@ class Trainer:
                              lengths=self._lengths if args.group_by_length else None,
                              drop_last=args.dataloader_drop_last, rank=self.rank, world_size=self.world_size)
 
-    def _eval_batches(self, dataset: Any) -> list[list[int]]:
-        """This process's evaluation batches: examples rank, rank + world, ..., in order."""
+    def _eval_batches(self, dataset: Any, longest_first: bool = False) -> list[list[int]]:
+        """This process's evaluation batches: examples rank, rank + world, ..., in order, or longest first
+        (similar lengths share a batch: less padding) when the examples' lengths can be read."""
         indices = list(range(self.rank, len(dataset), self.world_size))
+        lengths = self._eval_lengths(dataset) if longest_first else None
+        if lengths is not None:
+            indices.sort(key=lambda index: -lengths[index])
         size = self.args.per_device_eval_batch_size
         return [indices[i : i + size] for i in range(0, len(indices), size)]
+
+    def _eval_lengths(self, dataset: Any) -> list[int] | None:
+        if self._eval_lengths_of is None or self._eval_lengths_of[0] is not dataset:
+            self._eval_lengths_of = (dataset, example_lengths(dataset))
+        return self._eval_lengths_of[1]
 
     def _train_loader(self, dataset: Any, epoch: int, skip_batches: int) -> DataLoader:
         return self._loader(dataset, self._batch_plan(dataset, epoch)[skip_batches:], seed=self.args.seed + epoch)

@@ -283,6 +283,20 @@ def to_host(value: Any) -> Any:
     return (value.float() if value.dtype in (torch.bfloat16, torch.float16) else value).cpu().numpy()
 
 
+def rows_in_place(rows: Any, places: list[int]) -> Any:
+    """Rows computed in some order back in their places: row j goes to ``places[j]`` (tuples and dicts of
+    arrays field by field; None stays None)."""
+    if rows is None:
+        return None
+    if isinstance(rows, tuple):
+        return tuple(rows_in_place(part, places) for part in rows)
+    if isinstance(rows, dict):
+        return {key: rows_in_place(part, places) for key, part in rows.items()}
+    out = np.empty_like(rows)
+    out[np.asarray(places)] = rows
+    return out
+
+
 def interleave_ranks(parts: list[Any]) -> Any:
     """Undo the rank-strided split: rank r's j-th row is example j * world + r."""
     if len(parts) == 1 or parts[0] is None:

@@ -14,13 +14,13 @@ from typing import ClassVar
 
 import torch
 from torch import nn
-from torch.utils.checkpoint import checkpoint
 
 from ...activations import torch_activation
 from ...modeling_outputs import (
     BaseModelOutputWithPooling,
 )
-from ...modeling_layers import (TokenLayout, attend, attention_bias_from_mask, init_encoder_weights)
+from ...modeling_layers import (TokenLayout, attend, check_input_ids, encode_real_tokens, init_encoder_weights,
+                                query_tokens, run_layers)
 from ...modeling_heads import (EncoderForMaskedLM, EncoderForMultipleChoice, EncoderForQuestionAnswering,
                                 EncoderForSequenceClassification, EncoderForTokenClassification, EncoderPreTrainedModel)
 from . import convert_bert  # noqa: F401  (registers the PyTorch <-> TF weight names of BERT)
@@ -71,13 +71,14 @@ class BertSelfAttention(nn.Module):
 
     def forward(
         self, hidden_states: torch.Tensor, layout: TokenLayout, attention_bias: torch.Tensor | None,
-        output_attentions: bool,
+        output_attentions: bool, query_rows: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        q = layout.heads(self.query(hidden_states), self.num_heads)  # B N T H
+        queries, query_layout = query_tokens(hidden_states, layout, query_rows)  # q D (q = n, or B first tokens)
+        q = query_layout.heads(self.query(queries), self.num_heads)  # B N Tq H
         k = layout.heads(self.key(hidden_states), self.num_heads)  # B N T H
         v = layout.heads(self.value(hidden_states), self.num_heads)  # B N T H
-        context, probs = attend(q, k, v, attention_bias, self.dropout, output_attentions)  # B N T H, B N T T
-        return layout.merge_heads(context), probs  # n D
+        context, probs = attend(q, k, v, attention_bias, self.dropout, output_attentions)  # B N Tq H, B N Tq T
+        return query_layout.merge_heads(context), probs  # q D
 
 
 class BertSelfOutput(nn.Module):
@@ -97,9 +98,10 @@ class BertAttention(nn.Module):
         self.self = BertSelfAttention(config)
         self.output = BertSelfOutput(config)
 
-    def forward(self, hidden_states, layout, attention_bias, output_attentions):
-        context, probs = self.self(hidden_states, layout, attention_bias, output_attentions)
-        return self.output(context, hidden_states), probs
+    def forward(self, hidden_states, layout, attention_bias, output_attentions, query_rows=None):
+        context, probs = self.self(hidden_states, layout, attention_bias, output_attentions, query_rows)
+        residual = hidden_states if query_rows is None else hidden_states.index_select(0, query_rows)
+        return self.output(context, residual), probs
 
 
 class BertIntermediate(nn.Module):
@@ -130,8 +132,10 @@ class BertLayer(nn.Module):
         self.intermediate = BertIntermediate(config)
         self.output = BertOutput(config)
 
-    def forward(self, hidden_states, layout, attention_bias, output_attentions):
-        attention_output, probs = self.attention(hidden_states, layout, attention_bias, output_attentions)
+    def forward(self, hidden_states, layout, attention_bias, output_attentions, query_rows=None):
+        """n D tokens -> n D; with ``query_rows`` only those rows' outputs are computed (keys and values still
+        come from every token)."""
+        attention_output, probs = self.attention(hidden_states, layout, attention_bias, output_attentions, query_rows)
         return self.output(self.intermediate(attention_output), attention_output), probs
 
 
@@ -144,25 +148,10 @@ class BertEncoder(nn.Module):
         self.layer = nn.ModuleList(self.layer_class(config) for _ in range(config.num_hidden_layers))
         self.gradient_checkpointing = False
 
-    def forward(self, hidden_states, layout, attention_bias, output_attentions, output_hidden_states):
-        all_hidden_states = [layout.pad(hidden_states)] if output_hidden_states else None
-        all_attentions = [] if output_attentions else None
-        for layer in self.layer:
-            if self.gradient_checkpointing and self.training:
-                hidden_states, probs = checkpoint(
-                    layer, hidden_states, layout, attention_bias, output_attentions, use_reentrant=False
-                )
-            else:
-                hidden_states, probs = layer(hidden_states, layout, attention_bias, output_attentions)  # n D
-            if output_hidden_states:
-                all_hidden_states.append(layout.pad(hidden_states))
-            if output_attentions:
-                all_attentions.append(probs)
-        return (
-            hidden_states,
-            tuple(all_hidden_states) if output_hidden_states else None,
-            tuple(all_attentions) if output_attentions else None,
-        )
+    def forward(self, hidden_states, layout, attention_bias, output_attentions, output_hidden_states,
+                query_rows=None):
+        return run_layers(self.layer, hidden_states, layout, output_attentions, output_hidden_states,
+                          self.gradient_checkpointing, attention_bias, last_layer_query_rows=query_rows)
 
 
 class BertPooler(nn.Module):
@@ -178,6 +167,7 @@ class BertPooler(nn.Module):
 class BertPreTrainedModel(EncoderPreTrainedModel):
     config_class = BertConfig
     base_model_prefix = "bert"
+    backbone_takes_first_token_only = True
 
     def build_backbone(self, add_pooling_layer: bool) -> BertModel:
         return BertModel(self.config, add_pooling_layer=add_pooling_layer)
@@ -212,21 +202,14 @@ class BertModel(BertPreTrainedModel):
         output_attentions: bool = False,
         output_hidden_states: bool = False,
         return_dict: bool = True,
+        first_token_only: bool = False,
     ) -> BaseModelOutputWithPooling | tuple:
-        if (input_ids is None) == (inputs_embeds is None):
-            raise ValueError("Pass exactly one of input_ids or inputs_embeds.")
-        if input_ids is not None and input_ids.dim() != 2:
-            raise ValueError(
-                f"input_ids must have shape (batch, tokens), got {tuple(input_ids.shape)}. "
-                "For a single sequence, add a batch dimension: input_ids.unsqueeze(0)."
-            )
+        """``first_token_only``: return only position 0 of the last hidden state (B 1 D), for heads that read
+        nothing else; the last layer then skips the other tokens' work. Ignored when per-layer outputs are asked."""
+        check_input_ids(input_ids, inputs_embeds)
         embeddings = self.embeddings(input_ids, token_type_ids, position_ids, inputs_embeds)  # B T D
-        layout = TokenLayout.from_mask(attention_mask, *embeddings.shape[:2])
-        attention_bias = attention_bias_from_mask(attention_mask, layout, embeddings.dtype)
-        tokens, hidden_states, attentions = self.encoder(
-            layout.unpad(embeddings), layout, attention_bias, output_attentions, output_hidden_states
-        )
-        sequence_output = layout.pad(tokens)  # B T D
+        sequence_output, hidden_states, attentions = encode_real_tokens(
+            self.encoder, embeddings, attention_mask, output_attentions, output_hidden_states, first_token_only)
         pooled_output = self.pooler(sequence_output) if self.pooler is not None else None
         output = BaseModelOutputWithPooling(sequence_output, pooled_output, hidden_states, attentions)
         return output if return_dict else output.to_tuple()

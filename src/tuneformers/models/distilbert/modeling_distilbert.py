@@ -18,7 +18,8 @@ from torch import nn
 from ...activations import torch_activation
 from ...modeling_heads import (EncoderForMaskedLM, EncoderForMultipleChoice, EncoderForQuestionAnswering,
                                EncoderForSequenceClassification, EncoderForTokenClassification, EncoderPreTrainedModel)
-from ...modeling_layers import TokenLayout, attend, encode_real_tokens, init_encoder_weights
+from ...modeling_layers import (TokenLayout, attend, check_input_ids, encode_real_tokens, init_encoder_weights,
+                                query_tokens)
 from ...modeling_outputs import BaseModelOutputWithPooling
 from ..bert.modeling_bert import BertEncoder
 from . import convert_distilbert  # noqa: F401  (registers the PyTorch <-> TF weight names of DistilBERT)
@@ -69,12 +70,14 @@ class DistilBertSelfAttention(nn.Module):
         self.dropout = nn.Dropout(config.attention_dropout)
 
     def forward(self, hidden_states: torch.Tensor, layout: TokenLayout, attention_bias: torch.Tensor | None,
-                output_attentions: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
-        q = layout.heads(self.q_lin(hidden_states), self.n_heads)  # B N T H
+                output_attentions: bool, query_rows: torch.Tensor | None = None,
+                ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        queries, query_layout = query_tokens(hidden_states, layout, query_rows)  # q D (q = n, or B first tokens)
+        q = query_layout.heads(self.q_lin(queries), self.n_heads)  # B N Tq H
         k = layout.heads(self.k_lin(hidden_states), self.n_heads)  # B N T H
         v = layout.heads(self.v_lin(hidden_states), self.n_heads)  # B N T H
-        context, probs = attend(q, k, v, attention_bias, self.dropout, output_attentions)  # B N T H, B N T T
-        return self.out_lin(layout.merge_heads(context)), probs  # n D
+        context, probs = attend(q, k, v, attention_bias, self.dropout, output_attentions)  # B N Tq H, B N Tq T
+        return self.out_lin(query_layout.merge_heads(context)), probs  # q D
 
 
 class FFN(nn.Module):
@@ -99,9 +102,10 @@ class TransformerBlock(nn.Module):
         self.ffn = FFN(config)
         self.output_layer_norm = nn.LayerNorm(config.dim, eps=1e-12)
 
-    def forward(self, hidden_states, layout, attention_bias, output_attentions):
-        attention_output, probs = self.attention(hidden_states, layout, attention_bias, output_attentions)
-        attention_output = self.sa_layer_norm(attention_output + hidden_states)  # n D
+    def forward(self, hidden_states, layout, attention_bias, output_attentions, query_rows=None):
+        attention_output, probs = self.attention(hidden_states, layout, attention_bias, output_attentions, query_rows)
+        residual = hidden_states if query_rows is None else hidden_states.index_select(0, query_rows)
+        attention_output = self.sa_layer_norm(attention_output + residual)  # q D
         return self.output_layer_norm(self.ffn(attention_output) + attention_output), probs
 
 
@@ -114,6 +118,7 @@ class Transformer(BertEncoder):
 class DistilBertPreTrainedModel(EncoderPreTrainedModel):
     config_class = DistilBertConfig
     base_model_prefix = "distilbert"
+    backbone_takes_first_token_only = True
 
     def build_backbone(self, add_pooling_layer: bool) -> DistilBertModel:
         return DistilBertModel(self.config)  # DistilBERT has no pooler
@@ -142,18 +147,16 @@ class DistilBertModel(DistilBertPreTrainedModel):
     def forward(self, input_ids: torch.Tensor | None = None, attention_mask: torch.Tensor | None = None,
                 inputs_embeds: torch.Tensor | None = None, position_ids: torch.Tensor | None = None,
                 output_attentions: bool = False, output_hidden_states: bool = False, return_dict: bool = True,
-                token_type_ids: torch.Tensor | None = None) -> BaseModelOutputWithPooling | tuple:
+                token_type_ids: torch.Tensor | None = None, first_token_only: bool = False,
+                ) -> BaseModelOutputWithPooling | tuple:
+        """``first_token_only``: as BertModel's."""
         if token_type_ids is not None:
             raise ValueError("DistilBERT has no token types: drop token_type_ids from the inputs "
                              "(DistilBertTokenizer does not return them).")
-        if (input_ids is None) == (inputs_embeds is None):
-            raise ValueError("Pass exactly one of input_ids or inputs_embeds.")
-        if input_ids is not None and input_ids.dim() != 2:
-            raise ValueError(f"input_ids must have shape (batch, tokens), got {tuple(input_ids.shape)}. "
-                             "For a single sequence, add a batch dimension: input_ids.unsqueeze(0).")
+        check_input_ids(input_ids, inputs_embeds)
         embeddings = self.embeddings(input_ids, position_ids, inputs_embeds)  # B T D
         sequence_output, hidden_states, attentions = encode_real_tokens(
-            self.transformer, embeddings, attention_mask, output_attentions, output_hidden_states)
+            self.transformer, embeddings, attention_mask, output_attentions, output_hidden_states, first_token_only)
         output = BaseModelOutputWithPooling(sequence_output, None, hidden_states, attentions)
         return output if return_dict else output.to_tuple()
 

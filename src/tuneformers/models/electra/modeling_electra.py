@@ -30,7 +30,7 @@ from ...modeling_heads import (
     EncoderForTokenClassification,
     EncoderPreTrainedModel,
 )
-from ...modeling_layers import encode_real_tokens, init_encoder_weights
+from ...modeling_layers import check_input_ids, encode_real_tokens, init_encoder_weights
 from ...modeling_outputs import BaseModelOutputWithPooling, SequenceClassifierOutput
 from ..bert.modeling_bert import BertEmbeddings, BertEncoder
 from .configuration_electra import ElectraConfig
@@ -56,6 +56,7 @@ class ElectraEmbeddings(BertEmbeddings):
 class ElectraPreTrainedModel(EncoderPreTrainedModel):
     config_class = ElectraConfig
     base_model_prefix = "electra"
+    backbone_takes_first_token_only = True
 
     def build_backbone(self, add_pooling_layer: bool) -> ElectraModel:
         return ElectraModel(self.config)  # ELECTRA has no pooler
@@ -81,17 +82,15 @@ class ElectraModel(ElectraPreTrainedModel):
     def forward(self, input_ids: torch.Tensor | None = None, attention_mask: torch.Tensor | None = None,
                 token_type_ids: torch.Tensor | None = None, position_ids: torch.Tensor | None = None,
                 inputs_embeds: torch.Tensor | None = None, output_attentions: bool = False,
-                output_hidden_states: bool = False, return_dict: bool = True) -> BaseModelOutputWithPooling | tuple:
-        if (input_ids is None) == (inputs_embeds is None):
-            raise ValueError("Pass exactly one of input_ids or inputs_embeds.")
-        if input_ids is not None and input_ids.dim() != 2:
-            raise ValueError(f"input_ids must have shape (batch, tokens), got {tuple(input_ids.shape)}. "
-                             "For a single sequence, add a batch dimension: input_ids.unsqueeze(0).")
+                output_hidden_states: bool = False, return_dict: bool = True,
+                first_token_only: bool = False) -> BaseModelOutputWithPooling | tuple:
+        """``first_token_only``: as BertModel's."""
+        check_input_ids(input_ids, inputs_embeds)
         embeddings = self.embeddings(input_ids, token_type_ids, position_ids, inputs_embeds)  # B T E
         if hasattr(self, "embeddings_project"):
             embeddings = self.embeddings_project(embeddings)  # B T D
         sequence_output, hidden_states, attentions = encode_real_tokens(
-            self.encoder, embeddings, attention_mask, output_attentions, output_hidden_states)
+            self.encoder, embeddings, attention_mask, output_attentions, output_hidden_states, first_token_only)
         output = BaseModelOutputWithPooling(sequence_output, None, hidden_states, attentions)
         return output if return_dict else output.to_tuple()
 

@@ -52,6 +52,7 @@ class RobertaEmbeddings(BertEmbeddings):
 class RobertaPreTrainedModel(EncoderPreTrainedModel):
     config_class = RobertaConfig
     base_model_prefix = "roberta"
+    backbone_takes_first_token_only = True
 
     def build_backbone(self, add_pooling_layer: bool) -> RobertaModel:
         return RobertaModel(self.config, add_pooling_layer=add_pooling_layer)

@@ -1,0 +1,141 @@
+"""The two exact shortcuts of the encoders (issue 16), checked against the plain computation:
+
+- a head that reads only position 0 (sequence classification, multiple choice) runs the last layer for that
+  token alone: same logits and gradients as the full last layer;
+- a batch with little padding runs padded instead of gathering its real tokens: same outputs (zeros at padding)
+  and gradients as the unpadded run.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import tuneformers
+from tuneformers import modeling_layers
+
+TINY = dict(vocab_size=99, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37,
+            max_position_embeddings=64, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+CONFIGS = {
+    "Bert": tuneformers.BertConfig(**TINY),
+    "Roberta": tuneformers.RobertaConfig(**TINY, pad_token_id=1),
+    "Electra": tuneformers.ElectraConfig(**TINY, embedding_size=24, summary_last_dropout=0.0),
+    "DistilBert": tuneformers.DistilBertConfig(vocab_size=99, dim=32, n_layers=2, n_heads=4, hidden_dim=37,
+                                               max_position_embeddings=64, dropout=0.0, attention_dropout=0.0,
+                                               seq_classif_dropout=0.0),
+}
+# lengths per row of a B=4, T=10 batch
+LENGTHS = {
+    "no padding": [10, 10, 10, 10],
+    "heavy padding (runs unpadded)": [10, 3, 6, 1],
+    "light padding (runs padded)": [10, 10, 10, 9],
+}
+
+
+def batch(family: str, lengths: list[int], left_padding: bool = False, choices: int | None = None):
+    generator = torch.Generator().manual_seed(len(lengths) + sum(lengths))
+    T = 10
+    input_ids = torch.randint(5, 99, (len(lengths), T), generator=generator)
+    mask = torch.zeros(len(lengths), T, dtype=torch.long)
+    for row, length in enumerate(lengths):
+        if left_padding:
+            mask[row, T - length:] = 1
+        else:
+            mask[row, :length] = 1
+    input_ids = input_ids.masked_fill(mask == 0, CONFIGS[family].pad_token_id)
+    inputs = {"input_ids": input_ids, "attention_mask": mask}
+    if choices:
+        inputs = {name: value.view(len(lengths) // choices, choices, T) for name, value in inputs.items()}
+    return inputs
+
+
+def logits_and_grads(model: torch.nn.Module, inputs: dict, labels: torch.Tensor):
+    model.zero_grad()
+    output = model(**inputs, labels=labels)
+    output.loss.backward()
+    grads = {name: p.grad.clone() for name, p in model.named_parameters() if p.grad is not None}
+    return output.logits.detach(), grads
+
+
+def assert_same(first, second):
+    (logits_a, grads_a), (logits_b, grads_b) = first, second
+    torch.testing.assert_close(logits_a, logits_b, atol=1e-5, rtol=1e-5)
+    assert grads_a.keys() == grads_b.keys()
+    for name in grads_a:
+        torch.testing.assert_close(grads_a[name], grads_b[name], atol=1e-5, rtol=1e-4, msg=name)
+
+
+@pytest.mark.parametrize("family", sorted(CONFIGS))
+@pytest.mark.parametrize("case", sorted(LENGTHS))
+@pytest.mark.parametrize("head", ["ForSequenceClassification", "ForMultipleChoice"])
+def test_first_token_only_last_layer_gives_the_same_logits_and_gradients(family, case, head):
+    torch.manual_seed(0)
+    model = getattr(tuneformers, family + head)(CONFIGS[family]).train()
+    choices = 2 if head == "ForMultipleChoice" else None
+    inputs = batch(family, LENGTHS[case], choices=choices)
+    labels = torch.tensor([1, 0]) if choices else torch.tensor([0, 1, 1, 0])
+    shortcut = logits_and_grads(model, inputs, labels)
+    model.backbone_takes_first_token_only = False
+    assert_same(shortcut, logits_and_grads(model, inputs, labels))
+
+
+@pytest.mark.parametrize("family", sorted(CONFIGS))
+def test_the_last_layer_really_runs_on_the_first_tokens_only(family):
+    model = getattr(tuneformers, family + "ForSequenceClassification")(CONFIGS[family]).eval()
+    rows_seen = []
+    feed_forward_in = [module for module in model.base_model.modules()
+                       if isinstance(module, torch.nn.Linear) and module.out_features == 37]  # one per layer
+    feed_forward_in[-1].register_forward_hook(lambda module, args, out: rows_seen.append(args[0].shape[0]))
+    inputs = batch(family, LENGTHS["heavy padding (runs unpadded)"])
+    with torch.no_grad():
+        model(**inputs)
+    assert rows_seen == [4]  # B first tokens, not the 20 real tokens
+    with torch.no_grad():
+        model(**inputs, output_hidden_states=True)  # every layer's full output is asked for: no shortcut
+    assert rows_seen == [4, 20]
+
+
+def test_left_padding_falls_back_to_the_full_last_layer():
+    model = tuneformers.BertForSequenceClassification(CONFIGS["Bert"]).train()
+    inputs = batch("Bert", LENGTHS["heavy padding (runs unpadded)"], left_padding=True)
+    labels = torch.tensor([0, 1, 1, 0])
+    shortcut = logits_and_grads(model, inputs, labels)
+    model.backbone_takes_first_token_only = False
+    assert_same(shortcut, logits_and_grads(model, inputs, labels))
+
+
+def test_base_model_first_token_only_returns_position_zero():
+    model = tuneformers.BertModel(CONFIGS["Bert"]).eval()
+    inputs = batch("Bert", LENGTHS["heavy padding (runs unpadded)"])
+    with torch.no_grad():
+        full = model(**inputs)
+        first = model(**inputs, first_token_only=True)
+    assert first.last_hidden_state.shape == (4, 1, 32)
+    torch.testing.assert_close(first.last_hidden_state[:, 0], full.last_hidden_state[:, 0], atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(first.pooler_output, full.pooler_output, atol=1e-6, rtol=1e-5)
+
+
+@pytest.mark.parametrize("lengths, unpadded", [([10, 10, 10, 9], False), ([10, 3, 6, 1], True), ([10] * 4, False)])
+def test_the_layout_runs_unpadded_only_when_padding_is_worth_removing(lengths, unpadded):
+    mask = batch("Bert", lengths)["attention_mask"]
+    layout = modeling_layers.TokenLayout.from_mask(mask, *mask.shape)
+    assert (layout.index is not None) == unpadded
+    assert layout.has_padding == (min(lengths) < 10)
+
+
+@pytest.mark.parametrize("family", sorted(CONFIGS))
+def test_padded_and_unpadded_runs_agree(family, monkeypatch):
+    torch.manual_seed(0)
+    model = getattr(tuneformers, family + "ForTokenClassification")(CONFIGS[family]).train()
+    inputs = batch(family, LENGTHS["light padding (runs padded)"])
+    labels = torch.randint(0, 2, (4, 10)).masked_fill(inputs["attention_mask"] == 0, -100)
+    padded = logits_and_grads(model, inputs, labels)
+    monkeypatch.setattr(modeling_layers, "UNPAD_MIN_PADDING_FRACTION", 0.0)
+    unpadded = logits_and_grads(model, inputs, labels)
+    assert_same(padded, unpadded)
+    with torch.no_grad():
+        hidden = model.base_model(**inputs).last_hidden_state
+        monkeypatch.setattr(modeling_layers, "UNPAD_MIN_PADDING_FRACTION", 1.0)
+        hidden_padded = model.base_model(**inputs).last_hidden_state
+    assert hidden_padded[3, 9].abs().max() == 0  # zeros at padding either way
+    torch.testing.assert_close(hidden, hidden_padded, atol=1e-6, rtol=1e-5)
