@@ -325,11 +325,12 @@ def test_max_length_above_the_model_positions(tmp_path, capsys, tiny_bert_kwargs
     code, _, err = run_cli(capsys, "train", "--model", str(folder), "--train_file", str(data), "--output_dir",
                            str(tmp_path / "out"), "--validation_fraction", "0", *QUICK, "--max_length", "100")
     assert code == 2 and err.count("\n") == 1
-    assert "--max_length 100 is more than" in err and "(64 tokens); pass --max_length 64 or less" in err
+    assert "--max_length 100 is more than" in err and "(64 tokens, the max_position_embeddings in its config.json); pass --max_length 64 or less" in err
 
 
-def test_fp16_on_the_cpu_is_a_user_error(tmp_path, capsys, reviews_csv):
-    code, _, err = run_cli(capsys, "train", "--train_file", str(reviews_csv), "--output_dir", str(tmp_path / "o"),
+@pytest.mark.parametrize("command", ["train", "pretrain"])
+def test_fp16_on_the_cpu_is_a_user_error(tmp_path, capsys, reviews_csv, command):
+    code, _, err = run_cli(capsys, command, "--train_file", str(reviews_csv), "--output_dir", str(tmp_path / "o"),
                            "--fp16", "--use_cpu")
     assert code == 2 and err.count("\n") == 1 and "--fp16 needs a CUDA GPU" in err and "--bf16" in err
 

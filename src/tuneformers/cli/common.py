@@ -59,11 +59,13 @@ def check_model_inputs(model: Any, tokenizer: Any, max_length: int, name: str) -
         raise CLIError(f"The tokenizer of {name} has {len(tokenizer)} tokens, but the model's vocab_size is {vocab_size}, "
                        "so some token ids have no embedding. Fix vocab_size in its config.json, or use the tokenizer "
                        "the model was trained with.")
-    limits = [getattr(model.config, "max_position_embeddings", None), tokenizer.model_max_length]
-    limit = min((value for value in limits if value is not None and value < VERY_LARGE_LENGTH), default=None)
-    if limit is not None and max_length > limit:
-        raise CLIError(f"--max_length {max_length} is more than {name} can take ({limit} tokens); "
-                       f"pass --max_length {limit} or less.")
+    limits = {"max_position_embeddings in its config.json": getattr(model.config, "max_position_embeddings", None),
+              "model_max_length of its tokenizer": tokenizer.model_max_length}
+    limits = {source: value for source, value in limits.items() if value is not None and value < VERY_LARGE_LENGTH}
+    source = min(limits, key=limits.get, default=None)
+    if source is not None and max_length > limits[source]:
+        raise CLIError(f"--max_length {max_length} is more than {name} can take ({limits[source]} tokens, the "
+                       f"{source}); pass --max_length {limits[source]} or less.")
 
 
 def check_run_arguments(args: Any) -> None:
