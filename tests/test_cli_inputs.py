@@ -291,6 +291,8 @@ def edit_json(path, **changes):
     ("config.json", "hidden_size", "384", "must be int, got '384' (str)"),
     ("tokenizer_config.json", "do_lower_case", "yes", "must be bool, got 'yes' (str)"),
     ("tokenizer_config.json", "model_max_length", [1], "must be int or None, got [1] (list)"),
+    ("config.json", "model_type", ["bert"], "must be str, got ['bert'] (list)"),
+    ("tokenizer_config.json", "tokenizer_class", 5, "must be str, got 5 (int)"),
 ])
 def test_wrong_types_in_model_files_name_file_key_and_type(tmp_path, capsys, tiny_bert_kwargs, file, key, value,
                                                            expected):
@@ -300,7 +302,7 @@ def test_wrong_types_in_model_files_name_file_key_and_type(tmp_path, capsys, tin
     code, _, err = run_cli(capsys, "train", "--model", str(folder), "--train_file", str(data), "--output_dir",
                            str(tmp_path / "out"), "--validation_fraction", "0", *QUICK)
     assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
-    assert f"{folder / file}: " in err and f".{key} {expected}" in err
+    assert f"{folder / file}: " in err and f"{key} {expected}" in err
     from tuneformers import AutoConfig, AutoTokenizer
     from tuneformers.typed_dataclass import ConfigFileError
 
