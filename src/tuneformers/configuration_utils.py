@@ -152,7 +152,7 @@ class PretrainedConfig:
         try:
             return cls.from_dict(config_dict, **overrides)
         except TypeError as error:
-            raise ConfigFileError(f"{path}: {error} Fix that value in the file.") from error
+            raise ConfigFileError(f"{path}: {error} Fix the file.") from error
         except ValueError as error:
             raise ValueError(f"{path}: {error}") from error
 

@@ -657,7 +657,7 @@ class PreTrainedTokenizerBase:
         except TypeError as error:
             if source is None:
                 raise
-            raise ConfigFileError(f"{source}: {error} Fix that value in the file.") from error
+            raise ConfigFileError(f"{source}: {error} Fix the file.") from error
 
     @classmethod
     def _from_folder(cls, folder: Path, options: dict[str, Any]) -> PreTrainedTokenizerBase:

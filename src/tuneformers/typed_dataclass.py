@@ -142,7 +142,10 @@ def parameter_types(cls: type) -> dict[str, Any]:
         init = klass.__dict__.get("__init__")
         if init is None or klass is object:
             continue
-        hints.update({name: hint for name, hint in typing.get_type_hints(init).items() if name != "return"})
+        try:
+            hints.update({name: hint for name, hint in typing.get_type_hints(init).items() if name != "return"})
+        except NameError:  # an annotation only a type checker can resolve: those parameters go unchecked
+            continue
     return hints
 
 

@@ -105,7 +105,7 @@ def load_tokenizer(name_or_path: str):
     try:
         return AutoTokenizer.from_pretrained(name_or_path)
     except (OSError, ValueError) as error:
-        raise CLIError(f"Could not load the tokenizer of {name_or_path}: {error}") from error
+        raise CLIError(f"Could not load the tokenizer of {name_or_path}: {one_line(error)}") from error
 
 
 def load_model(name_or_path: str, **kwargs: Any):
@@ -114,8 +114,13 @@ def load_model(name_or_path: str, **kwargs: Any):
     try:
         return AutoModelForSequenceClassification.from_pretrained(name_or_path, **kwargs)
     except (OSError, ValueError) as error:
-        message = str(error).replace("Pass ignore_mismatched_sizes=True", "Pass --ignore_mismatched_sizes")
+        message = one_line(error).replace("Pass ignore_mismatched_sizes=True", "Pass --ignore_mismatched_sizes")
         raise CLIError(f"Could not load the model {name_or_path}: {message}") from error
+
+
+def one_line(error: BaseException) -> str:
+    """An error message whose list of problems (one per indented line) is joined into one line."""
+    return " ".join(line.strip() for line in str(error).splitlines())
 
 
 def choose_device(use_cpu: bool = False):
