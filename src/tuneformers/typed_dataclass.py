@@ -4,7 +4,8 @@ One implementation of what ``PretrainedConfig``, ``TrainingArguments``, ``TFTrai
 ``tuneformers`` command share:
 
 * ``check_field_types``: every field's value fits its annotation (ints pass as floats, tuples as lists);
-  all mismatches are reported in one ``TypeError``.
+  all mismatches are reported in one ``TypeError``. ``coerce_values`` + ``parameter_types`` do the same for
+  keyword arguments (tokenizer options); ``ConfigFileError`` is that error when a file held the values.
 * ``ProblemList``: collect every invalid value, then raise one ``ValueError`` listing them all.
 * ``unknown_keyword_message``: "Unknown keyword 'num_classes' ... Did you mean 'num_labels'?".
 * ``field_docs`` / ``add_dataclass_arguments`` / ``parse_dataclass``: one ``--flag`` per field, grouped by

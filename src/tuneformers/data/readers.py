@@ -213,7 +213,8 @@ def example_from_record(path: Path, record: dict[str, Any], number: int, text_co
     pair = record[text_pair_column] if text_pair_column else None
     for column, value in ((text_column, text), (text_pair_column, pair)):
         if column is not None and not isinstance(value, str):
-            raise DataError(f"{path}, record {number}: column {column!r} holds {value!r}, not text; "
+            where = f"line {line}" if line is not None else f"record {number}"
+            raise DataError(f"{path}, {where}: column {column!r} holds {value!r}, not text; "
                             "every row needs a string there.")
     return TextExample(text, pair, record[label_column] if label_column else None, line)
 
