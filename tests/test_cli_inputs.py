@@ -177,7 +177,7 @@ def test_labels_neither_numbers_nor_strings(tmp_path, capsys, label):
     data = write(tmp_path / "d.jsonl", f'{{"text": "fine", "label": 1}}\n{{"text": "odd", "label": {label}}}\n')
     code, _, err = run_cli(capsys, "train", "--train_file", str(data), "--validation_fraction", "0")
     assert code == 2 and err.count("\n") == 1
-    assert "record 2" in err and "labels must be numbers" in err and "or strings" in err
+    assert "d.jsonl, line 2" in err and "labels must be numbers" in err and "or strings" in err
 
 
 @pytest.mark.parametrize("name, content", [("empty.csv", ""), ("header.csv", "text,label\n"), ("empty.jsonl", "\n")])
@@ -257,3 +257,156 @@ def test_evaluate_wrong_label_column(capsys, fake_model_dir, reviews_csv):
     code, _, err = run_cli(capsys, "evaluate", str(fake_model_dir), str(reviews_csv), "--text_column", "review",
                            "--label_column", "score")
     assert code == 2 and "no column 'score' (given as --label_column)" in err
+
+
+# ------------------------------------------------- user errors that need a (tiny) model folder, issue 15
+
+
+def tiny_model_folder(folder, tiny_bert_kwargs, vocab_size: int = 99):
+    """A tiny random BERT and a 99-token WordPiece vocabulary (w0 .. w93 and the special tokens)."""
+    pytest.importorskip("torch")
+    from tuneformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
+
+    folder.mkdir(parents=True)
+    tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + [f"w{i}" for i in range(94)]
+    write(folder / "vocab.txt", "\n".join(tokens) + "\n")
+    BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), model_max_length=64).save_pretrained(folder)
+    BertForSequenceClassification(BertConfig(**{**tiny_bert_kwargs, "vocab_size": vocab_size})).save_pretrained(folder)
+    return folder
+
+
+def words_csv(path, labels, text_column="text"):
+    rows = [f"{text_column},label"] + [f"w{i} w{i + 1} w{i + 2},{label}" for i, label in enumerate(labels)]
+    return write(path, "\n".join(rows) + "\n")
+
+
+QUICK = ("--max_steps", "1", "--no_plot", "--report_to", "none", "--disable_tqdm", "--max_length", "16")
+
+
+def edit_json(path, **changes):
+    path.write_text(json.dumps({**json.loads(path.read_text()), **changes}))
+
+
+@pytest.mark.parametrize("file, key, value, expected", [
+    ("config.json", "hidden_size", "384", "must be int, got '384' (str)"),
+    ("tokenizer_config.json", "do_lower_case", "yes", "must be bool, got 'yes' (str)"),
+    ("tokenizer_config.json", "model_max_length", [1], "must be int or None, got [1] (list)"),
+    ("config.json", "model_type", ["bert"], "must be str, got ['bert'] (list)"),
+    ("tokenizer_config.json", "tokenizer_class", 5, "must be str, got 5 (int)"),
+])
+def test_wrong_types_in_model_files_name_file_key_and_type(tmp_path, capsys, tiny_bert_kwargs, file, key, value,
+                                                           expected):
+    folder = tiny_model_folder(tmp_path / "model", tiny_bert_kwargs)
+    edit_json(folder / file, **{key: value})
+    data = words_csv(tmp_path / "t.csv", ["a", "b"] * 4)
+    code, _, err = run_cli(capsys, "train", "--model", str(folder), "--train_file", str(data), "--output_dir",
+                           str(tmp_path / "out"), "--validation_fraction", "0", *QUICK)
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+    assert f"{folder / file}: " in err and f"{key} {expected}" in err
+    from tuneformers import AutoConfig, AutoTokenizer
+    from tuneformers.typed_dataclass import ConfigFileError
+
+    with pytest.raises(TypeError, match=key) as raised:  # the library: a TypeError that is also a ValueError
+        (AutoConfig if file == "config.json" else AutoTokenizer).from_pretrained(folder)
+    assert isinstance(raised.value, (ConfigFileError, ValueError)) and str(folder / file) in str(raised.value)
+
+
+def test_config_vocab_size_smaller_than_the_tokenizer(tmp_path, capsys, tiny_bert_kwargs):
+    folder = tiny_model_folder(tmp_path / "model", tiny_bert_kwargs, vocab_size=50)
+    data = words_csv(tmp_path / "t.csv", ["a", "b"] * 40)  # ids up to 86: an IndexError mid-training before
+    code, _, err = run_cli(capsys, "train", "--model", str(folder), "--train_file", str(data), "--output_dir",
+                           str(tmp_path / "out"), "--validation_fraction", "0", *QUICK)
+    assert code == 2 and err.count("\n") == 1
+    assert "tokenizer of" in err and "has 99 tokens, but the model's vocab_size is 50" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_max_length_above_the_model_positions(tmp_path, capsys, tiny_bert_kwargs):
+    folder = tiny_model_folder(tmp_path / "model", tiny_bert_kwargs)  # 64 positions
+    data = words_csv(tmp_path / "t.csv", ["a", "b"] * 4)
+    code, _, err = run_cli(capsys, "train", "--model", str(folder), "--train_file", str(data), "--output_dir",
+                           str(tmp_path / "out"), "--validation_fraction", "0", *QUICK, "--max_length", "100")
+    assert code == 2 and err.count("\n") == 1
+    assert "--max_length 100 is more than" in err and "(64 tokens, the max_position_embeddings in its config.json); pass --max_length 64 or less" in err
+
+
+@pytest.mark.parametrize("command", ["train", "pretrain"])
+def test_fp16_on_the_cpu_is_a_user_error(tmp_path, capsys, reviews_csv, command):
+    code, _, err = run_cli(capsys, command, "--train_file", str(reviews_csv), "--output_dir", str(tmp_path / "o"),
+                           "--fp16", "--use_cpu")
+    assert code == 2 and err.count("\n") == 1 and "--fp16 needs a CUDA GPU" in err and "--bf16" in err
+
+
+@pytest.mark.parametrize("flag, where, message", [
+    ("--output_dir", "afile/out", "afile is a file, so nothing can be written under it"),
+    ("--output_dir", "afile", "--output_dir {tmp}/afile is a file; pass a folder"),
+    ("--logging_dir", "afile", "--logging_dir {tmp}/afile is a file; pass a folder"),
+])
+def test_output_folders_blocked_by_a_file(tmp_path, capsys, reviews_csv, flag, where, message):
+    write(tmp_path / "afile", "x")
+    argv = ["train", "--train_file", str(reviews_csv), "--text_column", "review", "--label_column", "sentiment",
+            "--output_dir", str(tmp_path / "out"), flag, str(tmp_path / where)]
+    code, _, err = run_cli(capsys, *argv)
+    assert code == 2 and err.count("\n") == 1 and message.format(tmp=tmp_path) in err and "Errno" not in err
+
+
+@pytest.mark.parametrize("fraction", ["nan", "-0.1", "1", "inf"])
+def test_validation_fraction_out_of_range(tmp_path, capsys, reviews_csv, fraction):
+    code, _, err = run_cli(capsys, "train", "--train_file", str(reviews_csv), "--output_dir", str(tmp_path / "o"),
+                           "--text_column", "review", "--label_column", "sentiment", "--validation_fraction", fraction)
+    assert code == 2 and err.count("\n") == 1
+    assert f"--validation_fraction must be at least 0 and below 1 (0 turns evaluation off), got {float(fraction)}" in err
+
+
+def test_label_errors_name_the_file_line_after_the_split(tmp_path, capsys, tiny_bert_kwargs):
+    folder = tiny_model_folder(tmp_path / "model", tiny_bert_kwargs)
+    labels = ["a", "b"] * 10
+    for bad_row in range(20):  # wherever the shuffled split puts it, the error names its line (row + 2)
+        data = words_csv(tmp_path / "t.csv", labels[:bad_row] + [""] + labels[bad_row + 1:])
+        code, _, err = run_cli(capsys, "train", "--model", str(folder), "--train_file", str(data), "--output_dir",
+                               str(tmp_path / "out"), "--validation_fraction", "0.2", *QUICK)
+        assert code == 2 and f"t.csv, line {bad_row + 2}: the label is empty" in err, err
+
+
+@pytest.mark.parametrize("label", ["nan", "inf", "-Infinity"])
+def test_non_finite_regression_label_names_the_line(tmp_path, capsys, label):
+    rows = ["text,label"] + [f"text {i},{0.5 * i}" for i in range(12)]
+    rows[6] = f"text odd,{label}"
+    data = write(tmp_path / "scores.csv", "\n".join(rows) + "\n")
+    code, _, err = run_cli(capsys, "train", "--train_file", str(data), "--output_dir", str(tmp_path / "o"))
+    assert code == 2 and err.count("\n") == 1
+    assert f"scores.csv, line 7: label '{label}' is not a finite number" in err
+    with pytest.raises(DataError, match="line 3: label nan is not a finite number"):
+        LabelSpec("regression").encode([0.5, float("nan")], "x.jsonl", [2, 3])
+    assert LabelSpec.infer(["nan", "a"], task="classification").names == ["a", "nan"]  # a class name when asked
+
+
+@pytest.mark.parametrize("suffix, separator", [(".csv", ","), (".tsv", "\t")])
+def test_duplicate_column_names(tmp_path, capsys, suffix, separator):
+    data = write(tmp_path / f"d{suffix}", separator.join(["text", "label", "text"]) + "\n"
+                 + separator.join(["a", "x", "b"]) + "\n")
+    code, _, err = run_cli(capsys, "train", "--train_file", str(data), "--output_dir", str(tmp_path / "o"))
+    assert code == 2 and err.count("\n") == 1
+    assert "the header names the column 'text' twice (columns 1 and 3)" in err
+
+
+def test_evaluate_output_unwritable_fails_before_computing(tmp_path, capsys, fake_model_dir, reviews_csv):
+    write(tmp_path / "afile", "x")
+    code, out, err = run_cli(capsys, "evaluate", str(fake_model_dir), str(reviews_csv), "--text_column", "review",
+                             "--label_column", "sentiment", "--output", str(tmp_path / "afile" / "m.json"))
+    assert code == 2 and err.count("\n") == 1 and "afile is a file, so nothing can be written under it" in err
+    assert out == ""  # nothing was loaded or computed (the fake model folder would fail to load)
+
+
+def test_evaluate_prints_the_metrics_when_the_output_write_fails(tmp_path, capsys, tiny_bert_kwargs, monkeypatch):
+    from tuneformers.cli import evaluate
+
+    folder = tiny_model_folder(tmp_path / "model", tiny_bert_kwargs)
+    data = words_csv(tmp_path / "t.csv", ["LABEL_0", "LABEL_1"] * 3)
+
+    def disk_full(path, metrics):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(evaluate, "write_json", disk_full)
+    code, out, err = run_cli(capsys, "evaluate", str(folder), str(data), "--output", str(tmp_path / "m.json"),
+                             "--disable_tqdm", "--max_length", "16")
+    assert code == 2 and "accuracy" in out and "could not write the metrics" in err and "printed above" in err, err

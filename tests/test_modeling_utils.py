@@ -200,6 +200,85 @@ def test_malicious_pickle_is_refused_and_nothing_runs(tmp_path, tiny_classifier,
     assert not (tmp_path / "PWNED_MARKER").exists()
 
 
+def test_malicious_pickle_on_the_tf_from_pt_path_is_refused(tmp_path, tiny_classifier, monkeypatch):
+    """The TF side reads PyTorch weights with load_pt_weights: same refusal, never torch's weights_only=False advice."""
+    from tuneformers.modeling_tf_pytorch_utils import load_pt_weights
+
+    monkeypatch.chdir(tmp_path)
+    tiny_classifier.config.save_pretrained(tmp_path)
+    torch.save({"bert.pooler.dense.weight": RunsCode()}, tmp_path / "pytorch_model.bin")
+    with pytest.raises(OSError, match="Refused to load .*pytorch_model.bin") as refused:
+        load_pt_weights(tmp_path)
+    assert "weights_only=False" not in str(refused.value) and not (tmp_path / "PWNED_MARKER").exists()
+    torch.save([torch.ones(2)], tmp_path / "pytorch_model.bin")  # loads, but is no state dict
+    with pytest.raises(OSError, match="does not hold a state dict"):
+        load_pt_weights(tmp_path)
+
+
+@pytest.mark.parametrize("shard", ["../outside/x.safetensors", "{outside}/x.safetensors", "sub/../../outside/x.safetensors"])
+@pytest.mark.parametrize("index", ["model.safetensors.index.json", "pytorch_model.bin.index.json"])
+def test_shard_index_entries_outside_the_folder_are_refused(tmp_path, tiny_classifier, shard, index):
+    from tuneformers.modeling_tf_pytorch_utils import load_pt_weights
+
+    folder, outside = tmp_path / "model", tmp_path / "outside"
+    outside.mkdir()
+    tiny_classifier.config.save_pretrained(folder)
+    state = {key: tensor.contiguous() for key, tensor in tiny_classifier.state_dict().items()}
+    save_file(state, str(outside / "x.safetensors"))  # a real weights file, so only the path check can refuse it
+    shard = shard.format(outside=outside)
+    (folder / index).write_text(json.dumps({"weight_map": {key: shard for key in state}}))
+    with pytest.raises(OSError, match=f"Refused to load .*{index}.*{shard}.*not a file inside"):
+        BertForSequenceClassification.from_pretrained(folder)
+    with pytest.raises(OSError, match="Refused to load"):
+        load_pt_weights(folder)  # the TF from_pt path
+
+
+def test_hdf5_links_and_external_data_in_tf_model_h5_are_refused(tmp_path):
+    h5py = pytest.importorskip("h5py")
+    import numpy as np
+
+    from tuneformers.modeling_tf_pytorch_utils import read_tf_h5_weights, write_tf_h5_weights
+
+    secret = tmp_path / "secret.h5"
+    with h5py.File(secret, "w") as handle:
+        handle.create_dataset("bert/tf_bert_model/bert/pooler/dense/bias:0", data=np.full(4, 7.0, np.float32))
+    good = tmp_path / "tf_model.h5"
+    write_tf_h5_weights(good, "tf_bert_model", {"bert/pooler/dense/bias": np.zeros(4, np.float32)})
+    assert read_tf_h5_weights(good)["bert/pooler/dense/bias"].tolist() == [0.0] * 4
+
+    def rewrite(make_entry):
+        with h5py.File(good, "a") as handle:
+            del handle["bert"]
+            make_entry(handle)
+            handle["bert"].attrs["weight_names"] = [b"tf_bert_model/bert/pooler/dense/bias:0"]
+
+    rewrite(lambda handle: handle.__setitem__("bert", h5py.ExternalLink(str(secret), "/bert")))
+    with pytest.raises(OSError, match="Refused to load .*tf_model.h5.*'bert' is an HDF5 ExternalLink"):
+        read_tf_h5_weights(good)
+
+    def soft_link(handle):
+        handle.create_group("elsewhere/tf_bert_model/bert/pooler/dense").create_dataset("bias:0", data=np.ones(4))
+        handle["bert"] = h5py.SoftLink("/elsewhere")
+    rewrite(soft_link)
+    with pytest.raises(OSError, match="is an HDF5 SoftLink"):
+        read_tf_h5_weights(good)
+
+    raw = tmp_path / "raw.bin"
+    raw.write_bytes(np.full(4, 7.0, np.float32).tobytes())
+    rewrite(lambda handle: handle.create_group("bert").create_dataset(
+        "tf_bert_model/bert/pooler/dense/bias:0", shape=(4,), dtype=np.float32, external=[(str(raw), 0, 16)]))
+    with pytest.raises(OSError, match="keeps its data outside the file"):
+        read_tf_h5_weights(good)
+
+
+def test_token_ids_outside_the_vocabulary_are_named(tiny_classifier):
+    too_big = INPUTS["input_ids"].clone()
+    too_big[1, 2] = 99  # the tiny vocabulary has ids 0..98
+    with pytest.raises(ValueError, match=r"input_ids hold the id 99, but the model's vocabulary has ids 0\.\.98 "
+                                         r"\(config.vocab_size=99\).*resize_token_embeddings"):
+        tiny_classifier(input_ids=too_big, attention_mask=INPUTS["attention_mask"])
+
+
 def test_corrupt_and_truncated_safetensors_name_the_file(tmp_path, tiny_classifier):
     folder = tiny_classifier.save_pretrained(tmp_path)
     weights = folder / "model.safetensors"

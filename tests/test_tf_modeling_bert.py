@@ -222,6 +222,22 @@ def test_errors_name_the_problem(tiny_bert_kwargs, tmp_path):
         tfb.TFBertModel.from_pretrained(tmp_path)
 
 
+class _RunsCode:
+    def __reduce__(self):
+        import os
+
+        return (os.system, ("touch PWNED_MARKER",))
+
+
+def test_from_pt_refuses_a_malicious_pickle(tiny_bert_kwargs, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    BertConfig(**tiny_bert_kwargs).save_pretrained(tmp_path)
+    torch.save({"bert.pooler.dense.weight": _RunsCode()}, tmp_path / "pytorch_model.bin")
+    with pytest.raises(OSError, match="Refused to load .*pytorch_model.bin.*nothing from it was executed") as refused:
+        tfb.TFBertModel.from_pretrained(tmp_path, from_pt=True)
+    assert "weights_only=False" not in str(refused.value) and not (tmp_path / "PWNED_MARKER").exists()
+
+
 def test_missing_tensorflow_names_the_pip_extra():
     code = (
         "import sys; sys.modules['tensorflow'] = None\n"

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from .constants import CONFIG_NAME
-from .typed_dataclass import check_field_types, check_known_keywords
+from .typed_dataclass import ConfigFileError, check_field_types, check_known_keywords
 from .utils import get_logger
 
 PROBLEM_TYPES = ("regression", "single_label_classification", "multi_label_classification")
@@ -151,8 +151,10 @@ class PretrainedConfig:
             raise ValueError(f"{path} must hold a JSON object, found {type(config_dict).__name__}.")
         try:
             return cls.from_dict(config_dict, **overrides)
-        except (TypeError, ValueError) as error:
-            raise type(error)(f"{path}: {error}") from error
+        except TypeError as error:
+            raise ConfigFileError(f"{path}: {error} Fix the file.") from error
+        except ValueError as error:
+            raise ValueError(f"{path}: {error}") from error
 
     # ---- folders ------------------------------------------------------------------------------
 

@@ -324,6 +324,23 @@ def check_input_ids(input_ids: torch.Tensor | None, inputs_embeds: torch.Tensor 
         )
 
 
+def embed_tokens(word_embeddings: nn.Embedding, input_ids: torch.Tensor) -> torch.Tensor:  # B T -> B T D
+    """``word_embeddings(input_ids)``, with an id outside the vocabulary named (torch's CPU kernel says only
+    "index out of range in self"; the check costs nothing until it fails)."""
+    try:
+        return word_embeddings(input_ids)
+    except IndexError:
+        size = word_embeddings.num_embeddings
+        outside = input_ids[(input_ids < 0) | (input_ids >= size)]
+        if outside.numel() == 0:
+            raise
+        raise ValueError(
+            f"input_ids hold the id {int(outside[0])}, but the model's vocabulary has ids 0..{size - 1} "
+            f"(config.vocab_size={size}). The tokenizer does not match the model: use the tokenizer saved with it, "
+            "or call model.resize_token_embeddings(len(tokenizer)) before training."
+        ) from None
+
+
 def position_ids_after_padding_id(input_ids: torch.Tensor, padding_idx: int) -> torch.Tensor:
     """fairseq-style positions (RoBERTa, MPNet): padding_idx + 1, + 2, ... for real tokens, padding_idx for pads."""
     real = input_ids.ne(padding_idx).long()  # B T

@@ -105,10 +105,34 @@ def read_tf_h5_weights(path: str | os.PathLike) -> dict[str, np.ndarray]:
                 "Load the PyTorch weights with from_pt=True instead."
             )
         for layer_name in layer_names:
-            group = handle[layer_name]
+            group = _h5_entry_inside(handle, layer_name, path)
             for weight_name in _read_string_list(group.attrs, "weight_names"):
-                weights[strip_model_scope(weight_name)] = np.asarray(group[weight_name])
+                weights[strip_model_scope(weight_name)] = np.asarray(_h5_entry_inside(group, weight_name, path))
     return weights
+
+
+def _h5_entry_inside(group, name: str, path: Path):
+    """``group[name]``, refusing any link (external, soft) on the way and data stored outside the file.
+
+    Keras writes only plain groups and datasets; an HDF5 external link or an external / virtual dataset
+    would make h5py read another file on this machine.
+    """
+    import h5py
+
+    node = group
+    for part in name.strip("/").split("/"):
+        link = node.get(part, getlink=True)
+        if link is None:
+            raise ValueError(f"{path} lists the weight {name!r} but holds no such entry. Re-save the TF model.")
+        if not isinstance(link, h5py.HardLink):
+            target = getattr(link, "filename", None) or getattr(link, "path", "")
+            raise OSError(f"Refused to load {path}: its entry {name!r} is an HDF5 {type(link).__name__} "
+                          f"(to {target!r}); a weights file must hold its data itself. Nothing was read through it.")
+        node = node[part]
+    if isinstance(node, h5py.Dataset) and (node.external or node.is_virtual):
+        raise OSError(f"Refused to load {path}: the dataset {name!r} keeps its data outside the file "
+                      "(external or virtual storage); a weights file must hold its data itself.")
+    return node
 
 
 def write_tf_h5_weights(path: str | os.PathLike, model_scope: str, weights: dict[str, np.ndarray],
@@ -144,15 +168,63 @@ def find_pt_weights(folder: str | os.PathLike) -> Path | None:
     return None
 
 
+def load_torch_pickle(path: str | os.PathLike, map_location: object = "cpu") -> object:
+    """``torch.load(path, weights_only=True)``: tensors, numbers and containers only, never pickled code.
+
+    Anything else is refused with an OSError that names the file and never suggests ``weights_only=False``;
+    a damaged file is an OSError naming it too.
+    """
+    import pickle
+
+    torch = require("torch", "torch", f"Reading the PyTorch pickle {Path(path).name}")
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as error:
+        if "weights only" in str(error).lower() or "weights_only" in str(error):  # torch's refusal
+            raise OSError(
+                f"Refused to load {path}: it contains pickled Python objects other than tensors, and unpickling them "
+                "could run arbitrary code. If you trust the file, convert it to safetensors where you trust it; "
+                "nothing from it was executed here."
+            ) from None
+        raise OSError(f"Could not read {path}: the file is corrupt or not a PyTorch checkpoint ({error}).") from error
+
+
+def load_torch_state_dict(path: str | os.PathLike) -> dict:
+    """A ``pytorch_model.bin``-style file through :func:`load_torch_pickle`; it must map names to tensors."""
+    import torch
+
+    state_dict = load_torch_pickle(path)
+    if not isinstance(state_dict, dict) or not all(isinstance(v, torch.Tensor) for v in state_dict.values()):
+        raise OSError(f"{path} does not hold a state dict (a mapping of names to tensors).")
+    return state_dict
+
+
+def shard_files(index_path: str | os.PathLike) -> list[Path]:
+    """The shard files a ``*.index.json`` lists, each a plain name inside the index's own folder."""
+    index_path = Path(index_path)
+    try:
+        weight_map = json.loads(index_path.read_text(encoding="utf-8"))["weight_map"]
+        names = sorted(set(weight_map.values()))
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, AttributeError) as error:
+        raise OSError(f"{index_path} is not a valid shard index (needs a 'weight_map' object of names to shard "
+                      f"files): {error}") from error
+    files = []
+    for name in names:
+        if not isinstance(name, str) or not name or os.path.isabs(name) or ".." in Path(name).parts:
+            raise OSError(f"Refused to load {index_path}: it lists the shard {name!r}, which is not a file inside "
+                          f"{index_path.parent}. Shards must sit beside the index; nothing was read from that path.")
+        if not (index_path.parent / name).is_file():
+            raise OSError(f"{index_path} lists shard {name}, which is missing from {index_path.parent}.")
+        files.append(index_path.parent / name)
+    return files
+
+
 def load_pt_weights(folder: str | os.PathLike) -> dict[str, np.ndarray]:
     """PyTorch weights of a model folder as {state-dict name: array}; safetensors need no torch."""
     path = find_pt_weights(folder)
     if path is None:
         raise FileNotFoundError(f"No PyTorch weights ({', '.join(PT_WEIGHT_FILES)}) in {folder}.")
-    files = [path]
-    if path.name.endswith(".index.json"):
-        weight_map = json.loads(path.read_text(encoding="utf-8"))["weight_map"]
-        files = [path.parent / name for name in dict.fromkeys(weight_map.values())]
+    files = shard_files(path) if path.name.endswith(".index.json") else [path]
     weights: dict[str, np.ndarray] = {}
     for file in files:
         if file.suffix == ".safetensors":
@@ -160,8 +232,7 @@ def load_pt_weights(folder: str | os.PathLike) -> dict[str, np.ndarray]:
 
             weights.update(load_file(file))
         else:
-            torch = require("torch", "torch", f"Reading the PyTorch pickle {file.name}")
-            state_dict = torch.load(file, map_location="cpu", weights_only=True)
+            state_dict = load_torch_state_dict(file)
             weights.update({name: tensor.float().numpy() if tensor.is_floating_point() else tensor.numpy()
                             for name, tensor in state_dict.items()})
     return weights

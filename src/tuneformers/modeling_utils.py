@@ -9,9 +9,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
-import json
 import os
-import pickle
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -23,6 +21,7 @@ from .configuration_utils import PretrainedConfig
 from .typed_dataclass import unknown_keyword_message
 from .constants import SAFE_WEIGHTS_INDEX_NAME, SAFE_WEIGHTS_NAME, TF_WEIGHTS_NAME, WEIGHTS_INDEX_NAME, WEIGHTS_NAME
 from .hub import HUB_KWARGS, resolve_model_dir, split_hub_kwargs
+from .modeling_tf_pytorch_utils import load_torch_state_dict
 from .utils import atomic_path, get_logger
 
 logger = get_logger(__name__)
@@ -324,9 +323,9 @@ def load_state_dict(folder: Path, from_tf: bool = False, model_type: str | None 
     if (folder / SAFE_WEIGHTS_INDEX_NAME).is_file():
         return _load_sharded(folder / SAFE_WEIGHTS_INDEX_NAME, _load_safetensors)
     if (folder / WEIGHTS_NAME).is_file():
-        return _load_pickle_safely(folder / WEIGHTS_NAME)
+        return load_torch_state_dict(folder / WEIGHTS_NAME)
     if (folder / WEIGHTS_INDEX_NAME).is_file():
-        return _load_sharded(folder / WEIGHTS_INDEX_NAME, _load_pickle_safely)
+        return _load_sharded(folder / WEIGHTS_INDEX_NAME, load_torch_state_dict)
     if (folder / TF_WEIGHTS_NAME).is_file():
         raise OSError(
             f"{folder} holds only TensorFlow weights ({TF_WEIGHTS_NAME}). Load them with from_pretrained(..., from_tf=True) "
@@ -348,32 +347,11 @@ def _load_safetensors(path: Path) -> dict[str, torch.Tensor]:
         raise OSError(f"Could not read {path}: the file is corrupt or truncated ({error}). Re-save or re-download it.") from error
 
 
-def _load_pickle_safely(path: Path) -> dict[str, torch.Tensor]:
-    try:
-        state_dict = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as error:
-        raise OSError(
-            f"Refused to load {path}: it contains pickled Python objects other than tensors, and unpickling them "
-            "could run arbitrary code. If you trust the file, convert it to safetensors where you trust it; "
-            "nothing from it was executed here."
-        ) from error
-    except (RuntimeError, EOFError, OSError) as error:
-        raise OSError(f"Could not read {path}: the file is corrupt or not a PyTorch checkpoint ({error}).") from error
-    if not isinstance(state_dict, dict) or not all(isinstance(v, torch.Tensor) for v in state_dict.values()):
-        raise OSError(f"{path} does not hold a state dict (a mapping of names to tensors).")
-    return state_dict
-
-
 def _load_sharded(index_path: Path, load_shard) -> dict[str, torch.Tensor]:
-    try:
-        weight_map = json.loads(index_path.read_text(encoding="utf-8"))["weight_map"]
-    except (json.JSONDecodeError, KeyError, TypeError) as error:
-        raise OSError(f"{index_path} is not a valid shard index (needs a 'weight_map' object): {error}") from error
+    from .modeling_tf_pytorch_utils import shard_files
+
     state_dict: dict[str, torch.Tensor] = {}
-    for shard_name in sorted(set(weight_map.values())):
-        shard_path = index_path.parent / shard_name
-        if not shard_path.is_file():
-            raise OSError(f"{index_path} lists shard {shard_name}, which is missing from {index_path.parent}.")
+    for shard_path in shard_files(index_path):
         state_dict.update(load_shard(shard_path))
     return state_dict
 

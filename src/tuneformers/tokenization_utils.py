@@ -22,7 +22,7 @@ import numpy as np
 from .batch_encoding import BatchEncoding
 from .constants import SPECIAL_TOKENS_MAP_NAME, TOKENIZER_CONFIG_NAME
 from .truncation import TRUNCATION_STRATEGIES, Segment, cut_slice, keep_counts, window_slices
-from .typed_dataclass import unknown_keyword_message
+from .typed_dataclass import ConfigFileError, coerce_values, parameter_types, unknown_keyword_message
 from .hub import resolve_model_dir, split_hub_kwargs
 from .utils import atomic_write_text, get_logger
 
@@ -609,7 +609,7 @@ class PreTrainedTokenizerBase:
         for key in kwargs:
             if key not in allowed:
                 raise TypeError(unknown_keyword_message(key, sorted(allowed), f"{cls.__name__} option"))
-        options.update(kwargs)
+        options.update(cls._checked_options(kwargs))
         tokenizer = cls._from_folder(folder, options)
         if tokenizer.additional_special_tokens:
             tokenizer._add_to_vocabulary(list(tokenizer.additional_special_tokens), special=True)
@@ -632,17 +632,32 @@ class PreTrainedTokenizerBase:
                 content = json.loads(path.read_text(encoding="utf-8"))
             except json.JSONDecodeError as error:
                 raise ValueError(f"{path} is not valid JSON ({error}).") from error
+            if not isinstance(content, dict):
+                raise ValueError(f"{path} must hold a JSON object, found {type(content).__name__}.")
+            file_options = {}
             for key, value in content.items():
                 if isinstance(value, dict) and "content" in value:  # AddedToken serialisation
                     value = value["content"]
                 if key == "additional_special_tokens" and isinstance(value, list):
                     value = [item["content"] if isinstance(item, dict) else item for item in value]
-                options[key] = value
+                file_options[key] = value
+            options.update(cls._checked_options(file_options, path))
+        return options
+
+    @classmethod
+    def _checked_options(cls, options: dict[str, Any], source: Path | None = None) -> dict[str, Any]:
+        """The options this class accepts, type-checked against its parameters; a misfit names ``source``."""
         accepted = set(cls._accepted_options())
         options = {key: value for key, value in options.items() if key in accepted}
-        if options.get("model_max_length", 0) and options["model_max_length"] >= VERY_LARGE_LENGTH:
-            options["model_max_length"] = None
-        return options
+        length = options.get("model_max_length")
+        if isinstance(length, (int, float)) and not isinstance(length, bool) and length >= VERY_LARGE_LENGTH:
+            options["model_max_length"] = None  # how HF writes "no limit"
+        try:
+            return coerce_values(options, parameter_types(cls), cls.__name__)
+        except TypeError as error:
+            if source is None:
+                raise
+            raise ConfigFileError(f"{source}: {error} Fix the file.") from error
 
     @classmethod
     def _from_folder(cls, folder: Path, options: dict[str, Any]) -> PreTrainedTokenizerBase:

@@ -4,7 +4,8 @@ One implementation of what ``PretrainedConfig``, ``TrainingArguments``, ``TFTrai
 ``tuneformers`` command share:
 
 * ``check_field_types``: every field's value fits its annotation (ints pass as floats, tuples as lists);
-  all mismatches are reported in one ``TypeError``.
+  all mismatches are reported in one ``TypeError``. ``coerce_values`` + ``parameter_types`` do the same for
+  keyword arguments (tokenizer options); ``ConfigFileError`` is that error when a file held the values.
 * ``ProblemList``: collect every invalid value, then raise one ``ValueError`` listing them all.
 * ``unknown_keyword_message``: "Unknown keyword 'num_classes' ... Did you mean 'num_labels'?".
 * ``field_docs`` / ``add_dataclass_arguments`` / ``parse_dataclass``: one ``--flag`` per field, grouped by
@@ -105,20 +106,48 @@ def describe_type(annotation: Any) -> str:
     return getattr(origin or annotation, "__name__", str(annotation))
 
 
-def check_field_types(instance: Any) -> None:
-    """Coerce every field of a dataclass instance to its annotation, or raise one TypeError naming each misfit."""
-    hints = typing.get_type_hints(type(instance))
-    problems = []
-    for field in dataclasses.fields(instance):
-        value = getattr(instance, field.name)
-        coerced = coerce(value, hints[field.name])
-        if coerced is _MISMATCH:
-            problems.append(f"{type(instance).__name__}.{field.name} must be {describe_type(hints[field.name])}, "
-                            f"got {value!r} ({type(value).__name__}).")
-        else:
-            setattr(instance, field.name, coerced)
+class ConfigFileError(TypeError, ValueError):
+    """A JSON file (config.json, tokenizer_config.json) whose values do not fit what reads them.
+
+    The message names the file, the key, the expected type and the value found. A TypeError, as for
+    the same mistake in code, and a ValueError, like every other unusable file.
+    """
+
+
+def coerce_values(values: dict[str, Any], hints: dict[str, Any], owner: str) -> dict[str, Any]:
+    """``values`` coerced to ``hints`` (names without a hint pass as they are), or one TypeError naming each misfit."""
+    coerced, problems = {}, []
+    for name, value in values.items():
+        if name not in hints:
+            coerced[name] = value
+            continue
+        coerced[name] = coerce(value, hints[name])
+        if coerced[name] is _MISMATCH:
+            problems.append(f"{owner}.{name} must be {describe_type(hints[name])}, got {value!r} ({type(value).__name__}).")
     if problems:
         raise TypeError(" ".join(problems) if len(problems) == 1 else "\n  ".join(["Invalid values:", *problems]))
+    return coerced
+
+
+def check_field_types(instance: Any) -> None:
+    """Coerce every field of a dataclass instance to its annotation, or raise one TypeError naming each misfit."""
+    values = {field.name: getattr(instance, field.name) for field in dataclasses.fields(instance)}
+    for name, value in coerce_values(values, typing.get_type_hints(type(instance)), type(instance).__name__).items():
+        setattr(instance, name, value)
+
+
+def parameter_types(cls: type) -> dict[str, Any]:
+    """name -> annotation of the keyword parameters of ``cls.__init__`` and its bases' (the subclass's win)."""
+    hints: dict[str, Any] = {}
+    for klass in reversed(cls.__mro__):
+        init = klass.__dict__.get("__init__")
+        if init is None or klass is object:
+            continue
+        try:
+            hints.update({name: hint for name, hint in typing.get_type_hints(init).items() if name != "return"})
+        except NameError:  # an annotation only a type checker can resolve: those parameters go unchecked
+            continue
+    return hints
 
 
 class ProblemList:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -49,13 +50,62 @@ def check_model_folder(name_or_path: str, flag: str = "model") -> str:
     return str(path)
 
 
+def check_model_inputs(model: Any, tokenizer: Any, max_length: int, name: str) -> None:
+    """Fail before training or scoring when token ids or lengths would not fit the model."""
+    from ..tokenization_utils import VERY_LARGE_LENGTH
+
+    vocab_size = getattr(model.config, "vocab_size", None)
+    if vocab_size is not None and len(tokenizer) > vocab_size:
+        raise CLIError(f"The tokenizer of {name} has {len(tokenizer)} tokens, but the model's vocab_size is {vocab_size}, "
+                       "so some token ids have no embedding. Fix vocab_size in its config.json, or use the tokenizer "
+                       "the model was trained with.")
+    limits = {"max_position_embeddings in its config.json": getattr(model.config, "max_position_embeddings", None),
+              "model_max_length of its tokenizer": tokenizer.model_max_length}
+    limits = {source: value for source, value in limits.items() if value is not None and value < VERY_LARGE_LENGTH}
+    source = min(limits, key=limits.get, default=None)
+    if source is not None and max_length > limits[source]:
+        raise CLIError(f"--max_length {max_length} is more than {name} can take ({limits[source]} tokens, the "
+                       f"{source}); pass --max_length {limits[source]} or less.")
+
+
+def check_run_arguments(args: Any) -> None:
+    """Fail before reading data or loading a model when a run could not start or could not save its results."""
+    check_can_create(args.output_dir, "--output_dir", folder=True)
+    if args.logging_dir is not None:
+        check_can_create(args.logging_dir, "--logging_dir", folder=True)
+    if args.fp16:
+        import torch
+
+        if args.use_cpu or not torch.cuda.is_available():
+            raise CLIError("--fp16 needs a CUDA GPU (it scales the loss with a GradScaler), and this run is on the CPU. "
+                           "Use --bf16 instead, or drop --fp16.")
+
+
+def check_can_create(path: str | Path, flag: str, folder: bool = False) -> None:
+    """CLIError unless ``path`` can be written as a file (or made a folder): nothing in the way, no file above it."""
+    path = Path(path)
+    if path.exists():
+        if folder and not path.is_dir():
+            raise CLIError(f"{flag} {path} is a file; pass a folder (it is created when missing).")
+        if not folder and path.is_dir():
+            raise CLIError(f"{flag} {path} is a folder; pass a file name.")
+    for parent in path.parents:  # the nearest existing one decides
+        if parent.exists() or parent.is_symlink():
+            if not parent.is_dir():
+                raise CLIError(f"{flag} {path}: {parent} is a file, so nothing can be written under it. Pass another path.")
+            target = path if path.exists() else parent
+            if not os.access(target, os.W_OK):
+                raise CLIError(f"{flag} {path}: {target} is not writable. Pass a path you can write to.")
+            return
+
+
 def load_tokenizer(name_or_path: str):
     from ..models.auto.tokenization_auto import AutoTokenizer
 
     try:
         return AutoTokenizer.from_pretrained(name_or_path)
     except (OSError, ValueError) as error:
-        raise CLIError(f"Could not load the tokenizer of {name_or_path}: {error}") from error
+        raise CLIError(f"Could not load the tokenizer of {name_or_path}: {one_line(error)}") from error
 
 
 def load_model(name_or_path: str, **kwargs: Any):
@@ -64,8 +114,13 @@ def load_model(name_or_path: str, **kwargs: Any):
     try:
         return AutoModelForSequenceClassification.from_pretrained(name_or_path, **kwargs)
     except (OSError, ValueError) as error:
-        message = str(error).replace("Pass ignore_mismatched_sizes=True", "Pass --ignore_mismatched_sizes")
+        message = one_line(error).replace("Pass ignore_mismatched_sizes=True", "Pass --ignore_mismatched_sizes")
         raise CLIError(f"Could not load the model {name_or_path}: {message}") from error
+
+
+def one_line(error: BaseException) -> str:
+    """An error message whose list of problems (one per indented line) is joined into one line."""
+    return " ".join(line.strip() for line in str(error).splitlines())
 
 
 def choose_device(use_cpu: bool = False):

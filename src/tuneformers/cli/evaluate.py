@@ -10,7 +10,7 @@ from typing import Any
 from ..data.metrics import majority_accuracy, task_metrics
 from ..data.readers import read_examples
 from . import tasks
-from .common import CLIError, check_model_folder, format_table, write_json
+from .common import CLIError, check_can_create, check_model_folder, format_table, write_json
 
 
 def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> argparse.ArgumentParser:
@@ -30,6 +30,8 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> argpa
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.output:
+        check_can_create(args.output, "--output")
     task = tasks.inference_task(args)
     if task is not None:
         return tasks.run_evaluate(args, task)
@@ -42,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
                              column_arguments=("--text_column", "--text_pair_column", "--label_column"))
     start = time.perf_counter()
     scorer = Scorer(args.model_dir, args.max_length, args.use_cpu)
-    labels = scorer.spec.encode([example.label for example in examples], str(args.file))
+    labels = scorer.spec.encode([example.label for example in examples], str(args.file),
+                                [example.line for example in examples])
 
     import numpy as np
     from tqdm.auto import tqdm
@@ -63,8 +66,16 @@ def run(args: argparse.Namespace) -> int:
     if scorer.spec.task == "classification":
         metrics["eval_majority_class_accuracy"] = majority_accuracy(labels)
     metrics.update(eval_samples=len(examples), eval_runtime=time.perf_counter() - start)
-    if args.output:
-        write_json(Path(args.output), metrics)
     rows = [(key.removeprefix("eval_").replace("_", " "), value) for key, value in metrics.items()]
-    print(format_table(rows, title=f"tuneformers evaluate: {args.model_dir} on {args.file}"))
+    print(format_table(rows, title=f"tuneformers evaluate: {args.model_dir} on {args.file}"), flush=True)
+    write_metrics(args.output, metrics)
     return 0
+
+
+def write_metrics(output: str | None, metrics: dict[str, Any]) -> None:
+    """--output, written after the metrics were printed, so a failed write loses nothing that was computed."""
+    if output:
+        try:
+            write_json(Path(output), metrics)
+        except OSError as error:
+            raise CLIError(f"--output {output}: could not write the metrics ({error}); they are printed above.") from None

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..data.labels import LabelSpec
-from .common import check_model_folder, choose_device, load_model, load_tokenizer
+from .common import check_model_folder, check_model_inputs, choose_device, load_model, load_tokenizer
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,6 +36,7 @@ class Scorer:
         self.tokenizer = load_tokenizer(folder)
         self.device = choose_device(use_cpu)
         self.model = load_model(folder).to(self.device).eval()
+        check_model_inputs(self.model, self.tokenizer, max_length, folder)
         self.spec = LabelSpec.from_config(self.model.config)
         self.collator = DataCollatorWithPadding(self.tokenizer)
         self.max_length = max_length

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..data.readers import RecordReader, check_data_file, data_format, example_from_record
 from . import tasks
-from .common import CLIError, check_model_folder
+from .common import CLIError, check_can_create, check_model_folder
 
 COLUMN_FLAGS = ("--text_column", "--text_pair_column", "--label_column")
 
@@ -52,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(f"--output {output}: write an uncompressed .csv, .tsv or .jsonl file.")
     if output.resolve() == source.resolve():
         raise CLIError(f"--output {output} is the input file; choose another name.")
+    check_can_create(output, "--output")
     check_model_folder(args.model_dir, "model_dir")
     _check_first_record(source, args)
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from ..trainer.training_args import TrainingArguments
 from ..typed_dataclass import add_dataclass_arguments
-from .common import CLIError, format_table, write_json
+from .common import CLIError, check_run_arguments, format_table, write_json
 from ..constants import METRICS_NAME, PLOT_NAME
 from .train import set_defaults, training_arguments
 
@@ -104,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
     if args.output_dir is None:
         args.output_dir = str(Path("outputs") / f"pretrain_{data_name(args)}")
     training_args = training_arguments(args)
+    check_run_arguments(training_args)
     output_dir = Path(training_args.output_dir)
     cache_dir = output_dir / "lm_cache"
     train_file = Path(args.train_file) if args.train_file else write_packaged_text(cache_dir)

@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .common import CLIError, check_model_folder, format_table, load_tokenizer, write_json
+from .common import (CLIError, check_can_create, check_model_folder, check_model_inputs, check_run_arguments, format_table,
+                     load_tokenizer)
 from .task_handlers import TASKS, TokenClassificationTask, features_dataset, without_keys
 
 TASK_NAMES = ("token-classification", "question-answering", "multiple-choice")
@@ -117,13 +118,15 @@ def run_train(args: argparse.Namespace, task_name: str) -> int:
     from ..data.datasets import train_validation_split
     from ..trainer.trainer import Trainer
     from ..trainer.utils import set_seed
-    from .train import _default_model, save_run_folder, training_arguments
+    from .train import _default_model, check_validation_fraction, save_run_folder, training_arguments
 
     started = time.perf_counter()
     if not args.train_file:
         raise CLIError(f"--task {task_name} needs --train_file (there is no packaged dataset for it).")
     task = TASKS[task_name](args)
     training_args = training_arguments(args)
+    check_run_arguments(training_args)
+    check_validation_fraction(args.validation_fraction)
     train = task.read(args.train_file, "--train_file")
     if args.validation_file:
         validation = task.read(args.validation_file, "--validation_file")
@@ -148,6 +151,7 @@ def run_train(args: argparse.Namespace, task_name: str) -> int:
         if validation else None
     set_seed(training_args.seed)
     model = task.model(model_name, ignore_mismatched_sizes=args.ignore_mismatched_sizes)
+    check_model_inputs(model, tokenizer, args.max_length, model_name)
     trainer = Trainer(model=model, args=training_args, train_dataset=train_set, eval_dataset=eval_set,
                       tokenizer=tokenizer, data_collator=task.collator(tokenizer),
                       compute_metrics=task.compute_metrics if task_name != "question-answering" else None)
@@ -190,6 +194,7 @@ def _inference_setup(args: argparse.Namespace, task_name: str, flag: str) -> tup
     examples = task.read(args.file, flag)
     tokenizer = load_tokenizer(folder)
     model = task.model(folder)
+    check_model_inputs(model, tokenizer, args.max_length, folder)
     task.from_model(model)
     import tempfile
 
@@ -201,6 +206,8 @@ def _inference_setup(args: argparse.Namespace, task_name: str, flag: str) -> tup
 
 
 def run_evaluate(args: argparse.Namespace, task_name: str) -> int:
+    from .evaluate import write_metrics
+
     start = time.perf_counter()
     task, trainer, tokenizer, examples = _inference_setup(args, task_name, "file")
     scores, _ = task.evaluate(trainer, tokenizer, examples)
@@ -208,10 +215,9 @@ def run_evaluate(args: argparse.Namespace, task_name: str) -> int:
         raise CLIError(f"file {args.file} has no labels to score against; use `tuneformers predict` for unlabelled data.")
     metrics = {f"eval_{key}": value for key, value in scores.items()}
     metrics.update(eval_samples=len(examples), eval_runtime=time.perf_counter() - start)
-    if args.output:
-        write_json(Path(args.output), metrics)
     rows = [(key.removeprefix("eval_").replace("_", " "), value) for key, value in metrics.items()]
-    print(format_table(rows, title=f"tuneformers evaluate ({task_name}): {args.model_dir} on {args.file}"))
+    print(format_table(rows, title=f"tuneformers evaluate ({task_name}): {args.model_dir} on {args.file}"), flush=True)
+    write_metrics(args.output, metrics)
     return 0
 
 
@@ -221,6 +227,7 @@ def run_predict(args: argparse.Namespace, task_name: str) -> int:
     output = Path(args.output or "predictions.jsonl")
     if output.suffix.lower() not in (".jsonl", ".ndjson"):
         raise CLIError(f"--output {output}: {task_name} predictions are written as JSONL; name it .jsonl.")
+    check_can_create(output, "--output")
     task, trainer, tokenizer, examples = _inference_setup(args, task_name, "file")
     _, predictions = task.evaluate(trainer, tokenizer, examples)
     output.parent.mkdir(parents=True, exist_ok=True)

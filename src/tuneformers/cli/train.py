@@ -16,6 +16,7 @@ import contextlib
 import importlib.util
 import dataclasses
 import json
+import math
 import re
 import shutil
 import sys
@@ -30,7 +31,8 @@ from ..data.labels import TASKS, LabelSpec
 from ..data.metrics import majority_accuracy, task_metrics
 from ..data.readers import TextExample, read_examples
 from . import tasks
-from .common import CLIError, check_model_folder, format_table, load_model, load_tokenizer, write_json
+from .common import (CLIError, check_model_folder, check_model_inputs, check_run_arguments, format_table, load_model,
+                     load_tokenizer, write_json)
 
 DATASETS = ("rotten_tomatoes", "lee_similarity")
 COLUMN_FLAGS = ("--text_column", "--text_pair_column", "--label_column")
@@ -160,6 +162,15 @@ class TrainData:
     train: list[TextExample]
     validation: list[TextExample]
     spec: LabelSpec
+    train_source: str = "the training data"
+    validation_source: str = "the held-out data"
+    """How label errors name where the examples came from (the file, when there is one)."""
+
+
+def check_validation_fraction(fraction: float) -> None:
+    if not (math.isfinite(fraction) and 0 <= fraction < 1):
+        raise CLIError(f"--validation_fraction must be at least 0 and below 1 (0 turns evaluation off), "
+                       f"got {fraction}.")
 
 
 def load_data(args: argparse.Namespace) -> TrainData:
@@ -175,13 +186,17 @@ def load_data(args: argparse.Namespace) -> TrainData:
     if args.validation_file and not args.train_file:
         raise CLIError("--validation_file needs --train_file (the packaged datasets bring their own held-out split).")
     names = None
+    check_validation_fraction(args.validation_fraction)
+    train_source, validation_source = f"the training data ({data_name(args)})", "the held-out data"
     if args.train_file:
         name = data_name(args)
+        train_source = validation_source = args.train_file
         columns = (args.text_column, args.text_pair_column, args.label_column)
         train = read_examples(args.train_file, *columns, flag="--train_file", column_arguments=COLUMN_FLAGS)
         if args.validation_file:
             validation = read_examples(args.validation_file, *columns, flag="--validation_file",
                                        column_arguments=COLUMN_FLAGS)
+            validation_source = args.validation_file
         elif args.validation_fraction > 0:
             try:
                 train, validation = train_validation_split(train, args.validation_fraction, seed=args.seed)
@@ -198,8 +213,9 @@ def load_data(args: argparse.Namespace) -> TrainData:
         train, validation, names = _packaged(name, args.seed, eval_cap)
     train, validation = train[:train_cap], validation[:eval_cap]
     task = args.task
-    spec = LabelSpec.infer([example.label for example in train], task, source=f"the training data ({name})", names=names)
-    return TrainData(name, train, validation, spec)
+    spec = LabelSpec.infer([example.label for example in train], task, source=train_source, names=names,
+                           lines=[example.line for example in train])
+    return TrainData(name, train, validation, spec, train_source, validation_source)
 
 
 def _packaged(name: str, seed: int, eval_size: int | None) -> tuple[list[TextExample], list[TextExample], list[str] | None]:
@@ -242,7 +258,8 @@ def encode(tokenizer: Any, examples: list[TextExample], spec: LabelSpec, max_len
     texts = [example.text for example in examples]
     pairs = [example.text_pair for example in examples] if examples[0].text_pair is not None else None
     encoding = tokenizer(texts, text_pair=pairs, truncation=True, max_length=max_length)
-    return FeaturesDataset(encoding, labels=spec.encode([example.label for example in examples], source))
+    labels = spec.encode([example.label for example in examples], source, [example.line for example in examples])
+    return FeaturesDataset(encoding, labels=labels)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -260,6 +277,7 @@ def run_text_task(args: argparse.Namespace) -> int:
     if args.max_length < 1:
         raise CLIError(f"--max_length must be a positive number, got {args.max_length}.")
     training_args = training_arguments(args)
+    check_run_arguments(training_args)
     if not args.no_plot and importlib.util.find_spec("matplotlib") is None:
         print(f"tuneformers train: warning: matplotlib is not installed, so no {PLOT_NAME} will be drawn "
               "(pip install 'tuneformers[train]' for it, or pass --no_plot).", file=sys.stderr, flush=True)
@@ -279,10 +297,11 @@ def run_text_task(args: argparse.Namespace) -> int:
     from ..trainer.utils import set_seed
 
     tokenizer = load_tokenizer(model_name)
-    train_set = encode(tokenizer, data.train, spec, args.max_length, "the training data")
-    eval_set = encode(tokenizer, data.validation, spec, args.max_length, "the held-out data") if data.validation else None
+    train_set = encode(tokenizer, data.train, spec, args.max_length, data.train_source)
+    eval_set = encode(tokenizer, data.validation, spec, args.max_length, data.validation_source) if data.validation else None
     set_seed(training_args.seed)  # the new classification head is initialised from the global RNG
     model = load_model(model_name, **spec.model_kwargs(), ignore_mismatched_sizes=args.ignore_mismatched_sizes)
+    check_model_inputs(model, tokenizer, args.max_length, model_name)
     trainer = Trainer(model=model, args=training_args, train_dataset=train_set, eval_dataset=eval_set,
                       tokenizer=tokenizer, compute_metrics=lambda p: task_metrics(spec.task, p.predictions, p.label_ids))
     try:

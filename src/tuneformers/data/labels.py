@@ -1,7 +1,8 @@
 """Labels of a text-classification or regression file: the task they imply, class names, ids. No torch.
 
 Regression when every label is a number and some are not whole numbers; classification otherwise. Class
-names keep a stable order (numbers numerically, then text), and every problem names the record.
+names keep a stable order (numbers numerically, then text), and every problem names the file line of the row
+(``lines``, as read into ``TextExample.line``), or the record number for data not read from a file.
 """
 
 from __future__ import annotations
@@ -43,14 +44,39 @@ def label_key(value: Any) -> str:
     return str(value).strip() if isinstance(value, str) else str(value)
 
 
-def check_label_values(labels: Sequence[Any], source: str) -> None:
-    for number, value in enumerate(labels, start=1):
+def where(source: str, lines: Sequence[int | None] | None, index: int) -> str:
+    """'train.csv, line 8' for the label at ``index``; 'the held-out data, record 3' when its line is unknown."""
+    line = lines[index] if lines is not None else None
+    return f"{source}, line {line}" if line is not None else f"{source}, record {index + 1}"
+
+
+def _spells_non_finite(value: Any) -> bool:
+    """True for nan / inf as a float or as text ('nan', 'inf', '-Infinity', ...)."""
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, str):
+        try:
+            return not math.isfinite(float(value.strip()))
+        except ValueError:
+            return False
+    return False
+
+
+def check_label_values(labels: Sequence[Any], source: str, lines: Sequence[int | None] | None = None,
+                       numeric: bool = True) -> None:
+    """Every label present and a number or a string; with ``numeric`` (regression, or a task still to be
+    inferred) a nan / inf label is an error rather than a class named 'nan'."""
+    for index, value in enumerate(labels):
         if value is None or (isinstance(value, str) and not value.strip()):
-            raise DataError(f"{source}, record {number}: the label is empty; give every row a label "
+            raise DataError(f"{where(source, lines, index)}: the label is empty; give every row a label "
                            "(or drop the unlabelled rows).")
-        if not isinstance(value, (str, int, float, bool)) or (isinstance(value, float) and not math.isfinite(value)):
-            raise DataError(f"{source}, record {number}: label {value!r} is a {type(value).__name__}; labels must be "
-                           "numbers (regression or class ids) or strings (class names).")
+        if (numeric or isinstance(value, float)) and _spells_non_finite(value):
+            hint = " (or pass --task classification if it is a class name)" if isinstance(value, str) else ""
+            raise DataError(f"{where(source, lines, index)}: label {value!r} is not a finite number; fix or drop "
+                            f"that row{hint}.")
+        if not isinstance(value, (str, int, float, bool)):
+            raise DataError(f"{where(source, lines, index)}: label {value!r} is a {type(value).__name__}; labels must "
+                           "be numbers (regression or class ids) or strings (class names).")
 
 
 @dataclasses.dataclass
@@ -77,43 +103,46 @@ class LabelSpec:
                 "label2id": {name: index for index, name in enumerate(self.names)},
                 "problem_type": "single_label_classification"}
 
-    def encode(self, labels: Sequence[Any], source: str) -> list[Any]:
-        """Label ids (classification) or floats (regression)."""
-        check_label_values(labels, source)
+    def encode(self, labels: Sequence[Any], source: str, lines: Sequence[int | None] | None = None) -> list[Any]:
+        """Label ids (classification) or floats (regression); ``lines`` locate each label in its file."""
+        check_label_values(labels, source, lines, numeric=self.task == "regression")
         if self.task == "regression":
             values = []
-            for number, value in enumerate(labels, start=1):
+            for index, value in enumerate(labels):
                 as_float = _number(value)
                 if as_float is None:
-                    raise DataError(f"{source}, record {number}: label {value!r} is not a number, but the task is "
-                                   "regression. Use numeric labels, or --task classification.")
+                    raise DataError(f"{where(source, lines, index)}: label {value!r} is not a number, but the task "
+                                   "is regression. Use numeric labels, or --task classification.")
                 values.append(as_float)
             return values
         ids = {name: index for index, name in enumerate(self.names)}
         keys = [label_key(value) for value in labels]
         unknown = sorted(set(keys) - set(ids))
         if unknown:
+            first = keys.index(unknown[0])
             raise DataError(f"{source} has label(s) {unknown[:5]} that the model does not know (its labels: "
-                           f"{self.names[:10]}). Use the same label values as in training.")
+                           f"{self.names[:10]}; the first is at {where(source, lines, first).removeprefix(source + ', ')})"
+                           ". Use the same label values as in training.")
         return [ids[key] for key in keys]
 
     @classmethod
     def infer(cls, labels: Sequence[Any], task: str = "auto", source: str = "the training data",
-              names: Sequence[str] | None = None) -> LabelSpec:
+              names: Sequence[str] | None = None, lines: Sequence[int | None] | None = None) -> LabelSpec:
         """Regression when every label is a number and some are not whole numbers; classification otherwise.
 
-        ``task`` ('classification' or 'regression') overrides the guess; ``names`` fixes the class order.
+        ``task`` ('classification' or 'regression') overrides the guess; ``names`` fixes the class order;
+        ``lines`` locate each label in its file for the error messages.
         """
-        check_label_values(labels, source)
+        check_label_values(labels, source, lines, numeric=task != "classification")
         numbers = [_number(value) for value in labels]
         if task == "auto":
             task = "regression" if all(n is not None for n in numbers) and any(not n.is_integer() for n in numbers) \
                 else "classification"
         if task == "regression":
-            bad = next((value for value, n in zip(labels, numbers) if n is None), None)
+            bad = next((index for index, n in enumerate(numbers) if n is None), None)
             if bad is not None:
-                raise DataError(f"--task regression needs numeric labels, but {source} has label {bad!r}. "
-                               "Use --task classification (or auto).")
+                raise DataError(f"--task regression needs numeric labels, but {where(source, lines, bad)} has label "
+                                f"{labels[bad]!r}. Use --task classification (or auto).")
             return cls("regression")
         keys = sorted(set(map(label_key, labels)), key=_class_order)
         if names is not None:

@@ -93,6 +93,9 @@ class TextExample:
     text: str
     text_pair: str | None = None
     label: Any = None
+    line: int | None = dataclasses.field(default=None, compare=False)
+    """The line of its file the example was read from (1-based, header included), so errors name the row
+    after shuffling and splitting; None for examples not read from a file."""
 
 
 def data_format(path: Path) -> str:
@@ -120,6 +123,7 @@ def check_data_file(path: str | os.PathLike, flag: str | None = None) -> Path:
 class RecordReader:
     """Stream the records (dicts) of a CSV, TSV or JSONL file; ``columns`` is known after the first record.
 
+    ``line`` is the file line of the record just yielded (for a CSV record spanning lines, its last line).
     ``bytes_read()`` tells how far through the (possibly compressed) file the reader is, for a progress bar.
     """
 
@@ -132,6 +136,7 @@ class RecordReader:
             if suffix == ".bz2" else self._raw
         self._text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
         self.columns: list[str] = []
+        self.line = 0
         self.size = self.path.stat().st_size
 
     def __enter__(self) -> RecordReader:
@@ -152,7 +157,10 @@ class RecordReader:
                 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
                 reader = csv.DictReader(self._text, delimiter="," if self.kind == "csv" else "\t")
                 self.columns = list(reader.fieldnames or [])
-                yield from reader
+                self._check_unique_columns()
+                for record in reader:
+                    self.line = reader.line_num
+                    yield record
         except UnicodeDecodeError as error:
             raise DataError(f"{self.path} is not UTF-8 text ({error.reason} at byte {error.start}); "
                             "save it as UTF-8.") from error
@@ -160,6 +168,14 @@ class RecordReader:
             raise DataError(f"{self.path} is not valid {self.kind.upper()}: {error}.") from error
         except (EOFError, OSError) as error:  # truncated or corrupt .gz / .bz2
             raise DataError(f"Could not read {self.path}: {error}. Check that the file is complete.") from error
+
+    def _check_unique_columns(self) -> None:
+        seen: dict[str, int] = {}
+        for number, name in enumerate(self.columns, start=1):
+            if name in seen:
+                raise DataError(f"{self.path}: the header names the column {name!r} twice (columns {seen[name]} and "
+                                f"{number}), so one of them would be ignored. Rename one of them.")
+            seen[name] = number
 
     def _jsonl(self) -> Iterator[dict[str, Any]]:
         for number, line in enumerate(self._text, start=1):
@@ -174,6 +190,7 @@ class RecordReader:
                                 f"got a {type(record).__name__}.")
             if not self.columns:
                 self.columns = list(record)
+            self.line = number
             yield record
 
 
@@ -189,16 +206,17 @@ def check_columns(path: Path, columns: Sequence[str], wanted: dict[str, str | No
 
 def example_from_record(path: Path, record: dict[str, Any], number: int, text_column: str,
                         text_pair_column: str | None = None, label_column: str | None = None,
-                        column_arguments: Sequence[str] = COLUMN_ARGUMENTS) -> TextExample:
+                        column_arguments: Sequence[str] = COLUMN_ARGUMENTS, line: int | None = None) -> TextExample:
     """One record as a TextExample; texts must be strings, labels are kept as read."""
     check_columns(path, list(record), dict(zip(column_arguments, (text_column, text_pair_column, label_column))), number)
     text = record[text_column]
     pair = record[text_pair_column] if text_pair_column else None
     for column, value in ((text_column, text), (text_pair_column, pair)):
         if column is not None and not isinstance(value, str):
-            raise DataError(f"{path}, record {number}: column {column!r} holds {value!r}, not text; "
+            where = f"line {line}" if line is not None else f"record {number}"
+            raise DataError(f"{path}, {where}: column {column!r} holds {value!r}, not text; "
                             "every row needs a string there.")
-    return TextExample(text, pair, record[label_column] if label_column else None)
+    return TextExample(text, pair, record[label_column] if label_column else None, line)
 
 
 def read_examples(path: str | os.PathLike, text_column: str, text_pair_column: str | None = None,
@@ -217,7 +235,7 @@ def read_examples(path: str | os.PathLike, text_column: str, text_pair_column: s
             if number == 1:
                 check_columns(path, reader.columns, wanted)
             examples.append(example_from_record(path, record, number, text_column, text_pair_column, label_column,
-                                                column_arguments))
+                                                column_arguments, reader.line))
             if limit is not None and len(examples) >= limit:
                 break
         if not examples:

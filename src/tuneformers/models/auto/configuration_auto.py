@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from ...configuration_utils import PretrainedConfig
+from ...typed_dataclass import ConfigFileError
 from ...constants import CONFIG_NAME
 from ...hub import resolve_model_dir, split_hub_kwargs
 
@@ -78,4 +79,7 @@ class AutoConfig:
             model_type = json.loads(path.read_text(encoding="utf-8")).get("model_type")
         except (json.JSONDecodeError, AttributeError) as error:
             raise ValueError(f"{path} is not a JSON object: {error}") from error
+        if model_type is not None and not isinstance(model_type, str):
+            raise ConfigFileError(f"{path}: model_type must be str, got {model_type!r} ({type(model_type).__name__}). "
+                                  "Fix that value in the file.")
         return config_class_for(model_type).from_json_file(path, **kwargs)

@@ -10,6 +10,7 @@ from typing import Any
 from ...hub import resolve_model_dir, split_hub_kwargs
 from ...constants import CONFIG_NAME, TOKENIZER_CONFIG_NAME
 from ...tokenization_utils import PreTrainedTokenizerBase
+from ...typed_dataclass import ConfigFileError
 
 # model_type or tokenizer class name -> (slow, fast) as (module under tuneformers.models, class name)
 TOKENIZER_MAPPING_NAMES: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
@@ -48,6 +49,13 @@ def _read_json(path) -> dict:
     return content if isinstance(content, dict) else {}
 
 
+def _read_text_value(path, key: str) -> str | None:
+    value = _read_json(path).get(key)
+    if value is not None and not isinstance(value, str):
+        raise ConfigFileError(f"{path}: {key} must be str, got {value!r} ({type(value).__name__}). Fix that value in the file.")
+    return value
+
+
 class AutoTokenizer:
     """``AutoTokenizer.from_pretrained(name_or_dir)`` returns a BertTokenizerFast (or BertTokenizer with use_fast=False)."""
 
@@ -58,8 +66,8 @@ class AutoTokenizer:
     def from_pretrained(name_or_path: str | os.PathLike, use_fast: bool = True, **kwargs: Any) -> PreTrainedTokenizerBase:
         hub_kwargs, options = split_hub_kwargs(kwargs)
         folder = resolve_model_dir(name_or_path, **hub_kwargs)
-        tokenizer_class = _read_json(folder / TOKENIZER_CONFIG_NAME).get("tokenizer_class")
-        model_type = TOKENIZER_CLASS_TO_MODEL_TYPE.get(tokenizer_class) or _read_json(folder / CONFIG_NAME).get("model_type")
+        tokenizer_class = _read_text_value(folder / TOKENIZER_CONFIG_NAME, "tokenizer_class")
+        model_type = TOKENIZER_CLASS_TO_MODEL_TYPE.get(tokenizer_class) or _read_text_value(folder / CONFIG_NAME, "model_type")
         if model_type not in TOKENIZER_MAPPING_NAMES:
             raise ValueError(
                 f"Cannot tell which tokenizer {folder} needs (tokenizer_class={tokenizer_class!r}, "

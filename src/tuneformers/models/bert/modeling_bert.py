@@ -19,8 +19,8 @@ from ...activations import torch_activation
 from ...modeling_outputs import (
     BaseModelOutputWithPooling,
 )
-from ...modeling_layers import (TokenLayout, attend, check_input_ids, encode_real_tokens, init_encoder_weights,
-                                query_tokens, run_layers)
+from ...modeling_layers import (TokenLayout, attend, check_input_ids, embed_tokens, encode_real_tokens,
+                                init_encoder_weights, query_tokens, run_layers)
 from ...modeling_heads import (EncoderForMaskedLM, EncoderForMultipleChoice, EncoderForQuestionAnswering,
                                 EncoderForSequenceClassification, EncoderForTokenClassification, EncoderPreTrainedModel)
 from . import convert_bert  # noqa: F401  (registers the PyTorch <-> TF weight names of BERT)
@@ -43,7 +43,7 @@ class BertEmbeddings(nn.Module):
         inputs_embeds: torch.Tensor | None,
     ) -> torch.Tensor:
         if inputs_embeds is None:
-            inputs_embeds = self.word_embeddings(input_ids)  # B T D
+            inputs_embeds = embed_tokens(self.word_embeddings, input_ids)  # B T D
         B, T, _ = inputs_embeds.shape
         if T > self.position_embeddings.num_embeddings:
             raise ValueError(

@@ -19,8 +19,8 @@ from torch import nn
 from ...activations import torch_activation
 from ...configuration_utils import infer_problem_type
 from ...modeling_layers import (TokenLayout, attend, attention_bias_from_mask, check_input_ids, choices_as_batch,
-                                init_encoder_weights, run_layers, sequence_classification_loss, span_logits, span_loss,
-                                token_loss)
+                                embed_tokens, init_encoder_weights, run_layers, sequence_classification_loss, span_logits,
+                                span_loss, token_loss)
 from ...modeling_outputs import (BaseModelOutputWithPooling, MaskedLMOutput, MultipleChoiceModelOutput,
                                  QuestionAnsweringModelOutput, SequenceClassifierOutput, TokenClassifierOutput)
 from ...modeling_utils import PreTrainedModel
@@ -43,7 +43,7 @@ class DebertaV2Embeddings(nn.Module):
         self.max_positions = config.max_position_embeddings
 
     def forward(self, input_ids, token_type_ids, position_ids, inputs_embeds) -> torch.Tensor:
-        embeddings = self.word_embeddings(input_ids) if inputs_embeds is None else inputs_embeds  # B T E
+        embeddings = embed_tokens(self.word_embeddings, input_ids) if inputs_embeds is None else inputs_embeds  # B T E
         B, T, _ = embeddings.shape
         if self.position_embeddings is not None:
             if T > self.max_positions:

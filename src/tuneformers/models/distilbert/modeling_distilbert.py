@@ -18,8 +18,8 @@ from torch import nn
 from ...activations import torch_activation
 from ...modeling_heads import (EncoderForMaskedLM, EncoderForMultipleChoice, EncoderForQuestionAnswering,
                                EncoderForSequenceClassification, EncoderForTokenClassification, EncoderPreTrainedModel)
-from ...modeling_layers import (TokenLayout, attend, check_input_ids, encode_real_tokens, init_encoder_weights,
-                                query_tokens)
+from ...modeling_layers import (TokenLayout, attend, check_input_ids, embed_tokens, encode_real_tokens,
+                                init_encoder_weights, query_tokens)
 from ...modeling_outputs import BaseModelOutputWithPooling
 from ..bert.modeling_bert import BertEncoder
 from . import convert_distilbert  # noqa: F401  (registers the PyTorch <-> TF weight names of DistilBERT)
@@ -46,7 +46,7 @@ class Embeddings(nn.Module):
     def forward(self, input_ids: torch.Tensor | None, position_ids: torch.Tensor | None,
                 inputs_embeds: torch.Tensor | None) -> torch.Tensor:
         if inputs_embeds is None:
-            inputs_embeds = self.word_embeddings(input_ids)  # B T D
+            inputs_embeds = embed_tokens(self.word_embeddings, input_ids)  # B T D
         T = inputs_embeds.shape[1]
         if T > self.position_embeddings.num_embeddings:
             raise ValueError(

@@ -18,7 +18,7 @@ from torch import nn
 from ...activations import torch_activation
 from ...configuration_utils import infer_problem_type
 from ...modeling_layers import (TokenLayout, apply_rotary, attend, attention_bias_from_mask, check_input_ids,
-                                choices_as_batch, first_token_or_mean, rotary_cos_sin, run_layers,
+                                choices_as_batch, embed_tokens, first_token_or_mean, rotary_cos_sin, run_layers,
                                 sequence_classification_loss, sliding_window_bias, span_logits, span_loss, token_loss)
 from ...modeling_outputs import (BaseModelOutputWithPooling, MaskedLMOutput, MultipleChoiceModelOutput,
                                  QuestionAnsweringModelOutput, SequenceClassifierOutput, TokenClassifierOutput)
@@ -40,7 +40,7 @@ class ModernBertEmbeddings(nn.Module):
         self.drop = nn.Dropout(config.embedding_dropout)
 
     def forward(self, input_ids: torch.Tensor | None, inputs_embeds: torch.Tensor | None) -> torch.Tensor:
-        return self.drop(self.norm(self.tok_embeddings(input_ids) if inputs_embeds is None else inputs_embeds))
+        return self.drop(self.norm(embed_tokens(self.tok_embeddings, input_ids) if inputs_embeds is None else inputs_embeds))
 
 
 class ModernBertMLP(nn.Module):

@@ -17,7 +17,7 @@ from ...modeling_heads import (ClassificationHead, EncoderForMaskedLM, EncoderFo
                                EncoderForSequenceClassification, EncoderForTokenClassification, EncoderPreTrainedModel,
                                MaskedLMHead)
 from ...modeling_layers import (TokenLayout, attend, attention_bias_from_mask,
-                                check_input_ids, init_encoder_weights, position_ids_after_padding_id,
+                                check_input_ids, embed_tokens, init_encoder_weights, position_ids_after_padding_id,
                                 run_layers)
 from ...modeling_outputs import (BaseModelOutputWithPooling)
 from ..bert.modeling_bert import BertIntermediate, BertOutput, BertPooler
@@ -38,7 +38,7 @@ class MPNetEmbeddings(nn.Module):
 
     def forward(self, input_ids, position_ids, inputs_embeds) -> torch.Tensor:
         if inputs_embeds is None:
-            inputs_embeds = self.word_embeddings(input_ids)  # B T D
+            inputs_embeds = embed_tokens(self.word_embeddings, input_ids)  # B T D
         B, T, _ = inputs_embeds.shape
         limit = self.position_embeddings.num_embeddings - self.padding_idx - 1
         if T > limit:
