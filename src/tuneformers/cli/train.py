@@ -265,6 +265,7 @@ def encode(tokenizer: Any, examples: list[TextExample], spec: LabelSpec, max_len
 def run(args: argparse.Namespace) -> int:
     if args.output_dir is None:
         args.output_dir = str(Path("outputs") / data_name(args))
+    check_run_arguments(training_arguments(args))  # before the lock, which creates the folder's parent
     with locked_run_folder(Path(args.output_dir), args.overwrite_output_dir):
         task = tasks.resolve_train_task(args)
         if task is not None:
