@@ -16,6 +16,7 @@ import contextlib
 import importlib.util
 import dataclasses
 import json
+import os
 import math
 import re
 import shutil
@@ -332,6 +333,9 @@ def locked_run_folder(output_dir: Path, overwrite: bool):
     from ..trainer.checkpoint import CheckpointError
     from ..trainer.output_folder import OutputFolderLockedError, output_folder_lock, recover_swap
 
+    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun the job's rank 0 holds the folder
+        yield
+        return
     try:
         with output_folder_lock(output_dir):
             recover_swap(output_dir)
