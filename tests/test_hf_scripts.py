@@ -1,9 +1,13 @@
-"""Script tier: programs shaped like Hugging Face's example scripts run end to end against tuneformers on
-real local data (Rotten Tomatoes snippets as SST-2), and the metric files they write are checked."""
+"""Script tier: programs shaped like Hugging Face's example scripts (ours, making the same calls in the same
+order) run end to end against tuneformers on real local data in the formats those scripts read (built by
+hf_scripts/local_data.py), and the metric files they write are checked. The run_glue one fine-tunes the real
+MiniLM checkpoint; the others train a tiny random BERT on MiniLM's vocabulary for a few steps, so they test the
+calls and the files, not the learning."""
 
 from __future__ import annotations
 
-import csv
+import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -13,23 +17,33 @@ import pytest
 import tuneformers
 
 SCRIPTS = Path(__file__).parent / "hf_scripts"
+sys.path.insert(0, str(SCRIPTS))
+import local_data  # noqa: E402
+from local_data import write_sst2_tsv as write_sst2  # noqa: E402
+
+COMMON = ["--no_cuda", "--seed", "1", "--report_to", "none", "--disable_tqdm", "--overwrite_output_dir"]
 
 
-def write_sst2(folder: Path, n_train: int, n_dev: int, n_test: int) -> list[int]:
-    """SST-2's train.tsv, dev.tsv and test.tsv from Rotten Tomatoes snippets; returns the dev labels."""
-    reviews = tuneformers.load_rotten_tomatoes(max_examples=n_train + n_dev + n_test)
-    folder.mkdir(parents=True, exist_ok=True)
-    parts = {"train": reviews[:n_train], "dev": reviews[n_train:n_train + n_dev], "test": reviews[n_train + n_dev:]}
-    for split, rows in parts.items():
-        with open(folder / f"{split}.tsv", "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle, delimiter="\t", quoting=csv.QUOTE_NONE, escapechar="\\")
-            if split == "test":
-                writer.writerow(["index", "sentence"])
-                writer.writerows((index, row.text.replace("\t", " ")) for index, row in enumerate(rows))
-            else:
-                writer.writerow(["sentence", "label"])
-                writer.writerows((row.text.replace("\t", " "), row.label) for row in rows)
-    return [row.label for row in parts["dev"]]
+@pytest.fixture(scope="module")
+def tiny_model_dir(tmp_path_factory, minilm_dir) -> Path:
+    """A tiny random BERT (hidden 32, 2 layers, STYLE.md's sizes) with MiniLM's tokenizer and vocabulary."""
+    folder = tmp_path_factory.mktemp("tiny-bert")
+    config = tuneformers.BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                                    intermediate_size=37, max_position_embeddings=128)
+    tuneformers.BertForMaskedLM(config).save_pretrained(folder)
+    tuneformers.AutoTokenizer.from_pretrained(minilm_dir).save_pretrained(folder)
+    return folder
+
+
+def run_script(name: str, *arguments: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    result = subprocess.run([sys.executable, str(SCRIPTS / name), *map(str, arguments)], capture_output=True,
+                            text=True, timeout=timeout)
+    assert result.returncode == 0, result.stderr[-4000:]
+    return result
+
+
+def read_results(path: Path) -> dict[str, float]:
+    return {key: float(value) for key, value in (line.split(" = ") for line in path.read_text().splitlines())}
 
 
 @pytest.mark.slow
@@ -53,3 +67,39 @@ def test_run_glue_v3_style_fine_tunes_minilm_on_sst2_files(tmp_path, minilm_dir)
     assert {line.split("\t")[1] for line in predictions[1:]} <= {"0", "1"}
     reloaded = tuneformers.AutoModelForSequenceClassification.from_pretrained(str(out))
     assert reloaded.config.finetuning_task == "sst-2" and (out / "vocab.txt").is_file()
+
+
+@pytest.mark.slow
+def test_run_language_modeling_v3_style_is_repeatable_with_a_seed(tmp_path, tiny_model_dir):
+    local_data.write_text_lines(tmp_path / "text", n_train=160, n_dev=40)
+    perplexities = []
+    for run in range(2):
+        out = tmp_path / f"out{run}"
+        run_script("run_language_modeling_v3_style.py", "--model_type", "bert", "--model_name_or_path", tiny_model_dir,
+                   "--train_data_file", tmp_path / "text/train.txt", "--eval_data_file", tmp_path / "text/valid.txt",
+                   "--line_by_line", "--mlm", "--do_train", "--do_eval", "--block_size", "48",
+                   "--per_device_train_batch_size", "16", "--max_steps", "6", "--output_dir", out, *COMMON)
+        perplexities.append(read_results(out / "eval_results_lm.txt")["perplexity"])
+    assert perplexities[0] == perplexities[1]  # masks follow set_seed
+    assert 1 < perplexities[0] < 2 * 30522  # a random 30522-word model: about the vocabulary size
+    assert (tmp_path / "out0" / "vocab.txt").is_file()
+
+
+@pytest.mark.slow
+def test_run_ner_v3_style_writes_entity_scores_and_one_prediction_per_word(tmp_path, tiny_model_dir):
+    data = tmp_path / "conll"
+    local_data.write_conll(data, n_train=96, n_dev=24)
+    out = tmp_path / "out"
+    run_script("run_ner_v3_style.py", "--model_name_or_path", tiny_model_dir, "--data_dir", data, "--labels",
+               data / "labels.txt", "--max_seq_length", "48", "--do_train", "--do_eval", "--do_predict",
+               "--per_device_train_batch_size", "16", "--learning_rate", "1e-3", "--max_steps", "6",
+               "--output_dir", out, *COMMON)
+    for name in ("eval_results.txt", "test_results.txt"):
+        scores = read_results(out / name)
+        prefix = name.split("_")[0] if name.startswith("test") else "eval"
+        assert all(0 <= scores[f"{prefix}_{key}"] <= 1 for key in ("precision", "recall", "f1")), scores
+    words = [line.split()[0] for line in (data / "test.txt").read_text().splitlines()[2:] if line.strip()]
+    predicted = [line.split() for line in (out / "test_predictions.txt").read_text().splitlines() if line.strip()]
+    assert [word for word, _ in predicted] == words
+    assert {tag for _, tag in predicted} <= {"O", "B-NAME", "I-NAME"}
+    assert tuneformers.AutoConfig.from_pretrained(out).id2label == {0: "O", 1: "B-NAME", 2: "I-NAME"}
