@@ -103,3 +103,17 @@ def test_run_ner_v3_style_writes_entity_scores_and_one_prediction_per_word(tmp_p
     assert [word for word, _ in predicted] == words
     assert {tag for _, tag in predicted} <= {"O", "B-NAME", "I-NAME"}
     assert tuneformers.AutoConfig.from_pretrained(out).id2label == {0: "O", 1: "B-NAME", 2: "I-NAME"}
+
+
+@pytest.mark.slow
+def test_run_multiple_choice_v3_style_reports_accuracy_and_crops_long_choices(tmp_path, tiny_model_dir):
+    local_data.write_swag(tmp_path / "swag", n_train=48, n_dev=24)
+    out = tmp_path / "out"
+    result = run_script("run_multiple_choice_v3_style.py", "--task_name", "swag", "--model_name_or_path",
+                        tiny_model_dir, "--data_dir", tmp_path / "swag", "--max_seq_length", "40", "--do_train",
+                        "--do_eval", "--per_device_train_batch_size", "8", "--max_steps", "4", "--output_dir", out,
+                        *COMMON)
+    assert "Cropped" in result.stderr  # num_truncated_tokens came back with longest_first on the pairs
+    scores = read_results(out / "eval_results.txt")
+    assert 0 <= scores["eval_acc"] <= 1 and scores["eval_acc"] * 24 == round(scores["eval_acc"] * 24)
+    assert tuneformers.AutoConfig.from_pretrained(out).finetuning_task == "swag"
