@@ -117,3 +117,23 @@ def test_run_multiple_choice_v3_style_reports_accuracy_and_crops_long_choices(tm
     scores = read_results(out / "eval_results.txt")
     assert 0 <= scores["eval_acc"] <= 1 and scores["eval_acc"] * 24 == round(scores["eval_acc"] * 24)
     assert tuneformers.AutoConfig.from_pretrained(out).finetuning_task == "swag"
+
+
+@pytest.mark.slow
+def test_run_squad_v3_style_writes_predictions_for_every_question_and_scores_them(tmp_path, tiny_model_dir):
+    local_data.write_squad(tmp_path / "squad", n_train=24, n_dev=12)
+    out = tmp_path / "out"
+    run_script("run_squad_v3_style.py", "--model_type", "bert", "--model_name_or_path", tiny_model_dir,
+               "--do_train", "--do_eval", "--do_lower_case", "--data_dir", tmp_path / "squad",
+               "--train_file", "train-v1.1.json", "--predict_file", "dev-v1.1.json", "--max_seq_length", "96",
+               "--doc_stride", "48", "--per_gpu_train_batch_size", "16", "--per_gpu_eval_batch_size", "64",
+               "--max_steps", "4", "--output_dir", out, "--no_cuda", "--seed", "1")
+    questions = {qa["id"]: qa for paragraph in json.loads((tmp_path / "squad/dev-v1.1.json").read_text())["data"][0]
+                 ["paragraphs"] for qa in paragraph["qas"]}
+    predictions = json.loads((out / "predictions_.json").read_text())
+    assert set(predictions) == set(questions) and all(isinstance(text, str) for text in predictions.values())
+    nbest = json.loads((out / "nbest_predictions_.json").read_text())
+    assert all(math.isclose(sum(entry["probability"] for entry in entries), 1.0, rel_tol=1e-6)
+               for entries in nbest.values())
+    results = json.loads((out / "eval_results.json").read_text())
+    assert results["total"] == len(questions) and 0 <= results["exact"] <= results["f1"] <= 100
