@@ -137,3 +137,24 @@ def test_run_squad_v3_style_writes_predictions_for_every_question_and_scores_the
                for entries in nbest.values())
     results = json.loads((out / "eval_results.json").read_text())
     assert results["total"] == len(questions) and 0 <= results["exact"] <= results["f1"] <= 100
+
+
+@pytest.mark.slow
+def test_run_glue_v4_style_from_a_json_file_resumes_from_the_model_folder_at_step_zero(tmp_path, tiny_model_dir):
+    dev_labels = local_data.write_sst2_csv(tmp_path / "csv", n_train=64, n_dev=32)
+    (tmp_path / "csv/test.csv").write_text((tmp_path / "csv/validation.csv").read_text())
+    out = tmp_path / "out"
+    arguments = {"model_name_or_path": str(tiny_model_dir), "train_file": str(tmp_path / "csv/train.csv"),
+                 "validation_file": str(tmp_path / "csv/validation.csv"), "test_file": str(tmp_path / "csv/test.csv"),
+                 "do_train": True, "do_eval": True, "do_predict": True, "max_seq_length": 48,
+                 "per_device_train_batch_size": 16, "max_steps": 4, "output_dir": str(out), "no_cuda": True,
+                 "seed": 1, "report_to": "none", "disable_tqdm": True}
+    (tmp_path / "args.json").write_text(json.dumps(arguments))
+    result = run_script("run_glue_v4_style.py", tmp_path / "args.json")
+    assert "Sample" in result.stdout and "device: cpu, n_gpu: 0" in result.stdout
+    assert read_results(out / "train_results.txt")["train_loss"] > 0
+    assert json.loads((out / "trainer_state.json").read_text())["global_step"] == 4  # a model folder starts at 0
+    assert 0 <= read_results(out / "eval_results_csv.txt")["eval_accuracy"] <= 1
+    predictions = (out / "test_results_csv.txt").read_text().splitlines()
+    assert predictions[0] == "index\tprediction" and len(predictions) == len(dev_labels) + 1
+    assert (out / "tokenizer_config.json").is_file()  # Trainer(tokenizer=...) saves it with the model
