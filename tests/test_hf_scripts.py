@@ -158,3 +158,18 @@ def test_run_glue_v4_style_from_a_json_file_resumes_from_the_model_folder_at_ste
     predictions = (out / "test_results_csv.txt").read_text().splitlines()
     assert predictions[0] == "index\tprediction" and len(predictions) == len(dev_labels) + 1
     assert (out / "tokenizer_config.json").is_file()  # Trainer(tokenizer=...) saves it with the model
+
+
+@pytest.mark.slow
+@pytest.mark.tf
+def test_run_tf_glue_v3_style_trains_under_the_strategy_scope_and_writes_eval_results(tmp_path, tiny_model_dir):
+    dev_labels = write_sst2(tmp_path / "SST-2", n_train=64, n_dev=32, n_test=0)
+    out = tmp_path / "out"
+    result = run_script("run_tf_glue_v3_style.py", "--model_name_or_path", tiny_model_dir, "--task_name", "sst-2",
+                        "--data_dir", tmp_path / "SST-2", "--do_train", "--do_eval", "--max_seq_length", "48",
+                        "--per_device_train_batch_size", "16", "--per_device_eval_batch_size", "32",
+                        "--max_steps", "4", "--output_dir", out, "--seed", "1", "--overwrite_output_dir")
+    assert "n_replicas: 1" in result.stderr
+    accuracy = read_results(out / "eval_results.txt")["eval_acc"]
+    assert 0 <= accuracy <= 1 and accuracy * len(dev_labels) == pytest.approx(round(accuracy * len(dev_labels)))
+    assert (out / "tf_model.h5").is_file() and (out / "vocab.txt").is_file()
