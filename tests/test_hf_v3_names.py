@@ -204,3 +204,10 @@ def test_windows_for_a_question_longer_than_max_query_length(tokenizer):
     features = squad_convert_examples_to_features([example], tokenizer, 64, 16, 10, True)
     assert all(f.token_type_ids.index(1) - 2 == 10 for f in features)
     assert np.any([not f.is_impossible for f in features])
+
+
+def test_hf_argument_parser_help_states_each_default_once():
+    from tuneformers import HfArgumentParser, TrainingArguments
+
+    text = " ".join(HfArgumentParser(TrainingArguments).format_help().split())
+    assert "Deprecated: use use_cpu. (default: False)" in text and "(default: False) (default: False)" not in text
