@@ -211,3 +211,18 @@ def test_hf_argument_parser_help_states_each_default_once():
 
     text = " ".join(HfArgumentParser(TrainingArguments).format_help().split())
     assert "Deprecated: use use_cpu. (default: False)" in text and "(default: False) (default: False)" not in text
+
+
+@pytest.mark.tf
+def test_processor_reads_tensorflow_datasets_records():
+    tf = pytest.importorskip("tensorflow")
+    record = {"id": tf.constant("a"), "question": tf.constant("Which road?"), "context": tf.constant(CONTEXT),
+              "title": tf.constant("t"), "answers": {"text": tf.constant(["Hume Highway"]),
+                                                     "answer_start": tf.constant([CONTEXT.index("Hume Highway")])}}
+    splits = {"train": [record], "validation": [record]}
+    train = SquadV1Processor().get_examples_from_dataset(splits)[0]
+    assert (train.answer_text, train.start_position_character, train.answers) == (
+        "Hume Highway", CONTEXT.index("Hume Highway"), [])
+    dev = SquadV1Processor().get_examples_from_dataset(splits, evaluate=True)[0]
+    assert dev.answer_text is None and dev.answers == [{"text": "Hume Highway",
+                                                        "answer_start": CONTEXT.index("Hume Highway")}]

@@ -104,13 +104,12 @@ class SquadProcessor(DataProcessor):
         """Examples from ``tensorflow_datasets.load("squad")`` (its ``train`` / ``validation`` split)."""
         examples = []
         for record in dataset["validation" if evaluate else "train"]:
-            text = lambda value: value.numpy().decode("utf-8")  # noqa: E731
-            answers = [{"text": text(t), "answer_start": int(s.numpy())}
+            answers = [{"text": _text(t), "answer_start": int(s.numpy())}
                        for t, s in zip(record["answers"]["text"], record["answers"]["answer_start"])]
-            first = answers[0] if answers and not evaluate else None
-            examples.append(SquadExample(text(record["id"]), text(record["question"]), text(record["context"]),
-                                         first and first["text"], first and first["answer_start"],
-                                         text(record["title"]), answers if evaluate else []))
+            first = answers[0] if answers and not evaluate else {"text": None, "answer_start": None}
+            examples.append(SquadExample(_text(record["id"]), _text(record["question"]), _text(record["context"]),
+                                         first["text"], first["answer_start"], _text(record["title"]),
+                                         answers if evaluate else []))
         return examples
 
     def get_labels(self) -> list[str]:
@@ -132,6 +131,10 @@ class SquadProcessor(DataProcessor):
             examples.append(SquadExample(example.id, example.question, example.context, first[0], first[1],
                                          answers=answers, is_impossible=not example.answers))
         return examples
+
+
+def _text(tensor: Any) -> str:
+    return tensor.numpy().decode("utf-8")
 
 
 class SquadV1Processor(SquadProcessor):
