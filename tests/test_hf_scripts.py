@@ -71,14 +71,14 @@ def test_run_glue_v3_style_fine_tunes_minilm_on_sst2_files(tmp_path, minilm_dir)
 
 @pytest.mark.slow
 def test_run_language_modeling_v3_style_is_repeatable_with_a_seed(tmp_path, tiny_model_dir):
-    local_data.write_text_lines(tmp_path / "text", n_train=160, n_dev=40)
+    local_data.write_text_lines(tmp_path / "text", n_train=96, n_dev=24)
     perplexities = []
     for run in range(2):
         out = tmp_path / f"out{run}"
         run_script("run_language_modeling_v3_style.py", "--model_type", "bert", "--model_name_or_path", tiny_model_dir,
                    "--train_data_file", tmp_path / "text/train.txt", "--eval_data_file", tmp_path / "text/valid.txt",
                    "--line_by_line", "--mlm", "--do_train", "--do_eval", "--block_size", "48",
-                   "--per_device_train_batch_size", "16", "--max_steps", "6", "--output_dir", out, *COMMON)
+                   "--per_device_train_batch_size", "16", "--max_steps", "3", "--output_dir", out, *COMMON)
         perplexities.append(read_results(out / "eval_results_lm.txt")["perplexity"])
     assert perplexities[0] == perplexities[1]  # masks follow set_seed
     assert 1 < perplexities[0] < 2 * 30522  # a random 30522-word model: about the vocabulary size
