@@ -267,6 +267,10 @@ def test_get_scheduler_errors_name_the_problem():
         get_scheduler("linear", optimizer, num_warmup_steps=1)
     with pytest.raises(ValueError, match="lr_end"):
         get_scheduler("polynomial", optimizer, 1, 10, lr_end=2.0)
-    with pytest.raises(ValueError, match="num_warmup_steps must be an integer >= 0, got -1"):
+    with pytest.raises(ValueError, match="num_warmup_steps must be a number of steps >= 0, got -1"):
         get_linear_schedule_with_warmup(optimizer, -1, 10)
+    with pytest.raises(ValueError, match="num_training_steps must be a number of steps >= 0, got '10'"):
+        get_linear_schedule_with_warmup(optimizer, 1, "10")
+    float_steps = get_linear_schedule_with_warmup(optimizer, 2, 16.0)  # v3's run_squad: len(loader) * epochs
+    assert float_steps.lr_lambdas[0](1) == 0.5 and float_steps.lr_lambdas[0](9) == 0.5
     get_scheduler("constant", optimizer)  # needs neither

@@ -54,6 +54,8 @@ _LAZY_IMPORTS: dict[str, list[str]] = {
         "glue_tasks_num_labels",
         "glue_convert_examples_to_features",
     ],
+    "data.processors.squad": ["SquadExample", "SquadFeatures", "SquadV1Processor", "SquadV2Processor",
+                              "squad_convert_examples_to_features"],
     "data.metrics": ["glue_compute_metrics", "simple_accuracy", "acc_and_f1", "pearson_and_spearman"],
     "data.readers": ["TextExample", "read_examples", "DataError", "DataFormatError"],
     "data.datasets": ["train_validation_split", "load_rotten_tomatoes", "load_lee_similarity"],

@@ -22,7 +22,6 @@ class HfArgumentParser(argparse.ArgumentParser):
     """An ``ArgumentParser`` filled from one or more dataclass types; parse into instances of them."""
 
     def __init__(self, dataclass_types: type | Iterable[type], **kwargs: Any):
-        kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
         super().__init__(**kwargs)
         self.dataclass_types = [dataclass_types] if dataclasses.is_dataclass(dataclass_types) else list(dataclass_types)
         for cls in self.dataclass_types:

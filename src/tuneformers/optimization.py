@@ -267,10 +267,11 @@ def _polynomial_lambda(
     return ((lr_init - lr_end) * remaining**power + lr_end) / lr_init
 
 
-def _check_steps(function: str, **steps: int) -> None:
+def _check_steps(function: str, **steps: float) -> None:
+    """Step counts are numbers >= 0; a float is fine (v3's run_squad passes ``len(loader) * num_train_epochs``)."""
     for name, value in steps.items():
-        if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 0:
-            raise ValueError(f"{function}: {name} must be an integer >= 0, got {value!r}.")
+        if not isinstance(value, numbers.Real) or isinstance(value, bool) or not value >= 0:
+            raise ValueError(f"{function}: {name} must be a number of steps >= 0, got {value!r}.")
 
 
 def get_constant_schedule(optimizer: torch.optim.Optimizer, last_epoch: int = -1) -> LambdaLR:

@@ -300,36 +300,56 @@ class PreTrainedTokenizerBase:
         **unknown: Any,
     ) -> BatchEncoding:
         """Tokenize a text, a pair, a batch of texts or a batch of pairs into model inputs."""
-        if "pad_to_max_length" in unknown:  # v3 spelling
-            if unknown.pop("pad_to_max_length"):
-                _warn_once("pad_to_max_length=True is deprecated; use padding='max_length'.")
-                padding = "max_length"
-        if "truncation_strategy" in unknown:  # v3 spelling
-            truncation = unknown.pop("truncation_strategy")
-            _warn_once(f"truncation_strategy={truncation!r} is deprecated; use truncation={truncation!r}.")
+        padding, truncation = _apply_v3_keywords(unknown, padding, truncation)
         if unknown:
-            key = next(iter(unknown))
-            parameters = inspect.signature(PreTrainedTokenizerBase.__call__).parameters
-            options = [name for name, parameter in parameters.items()
-                       if parameter.kind is inspect.Parameter.KEYWORD_ONLY or name in ("text", "text_pair")]
-            raise TypeError(unknown_keyword_message(key, options, "tokenizer argument"))
+            raise TypeError(unknown_keyword_message(next(iter(unknown)), [*_call_defaults(), "text", "text_pair"],
+                                                    "tokenizer argument"))
         firsts, seconds, batched = _normalise_inputs(text, text_pair, is_split_into_words)
-        padding_strategy, truncation_strategy, max_length = self._resolve_strategies(
-            padding, truncation, max_length, pair=seconds is not None)
         if return_offsets_mapping and not self.tracks_offsets:
             raise NotImplementedError(
                 f"return_offsets_mapping needs character offsets, which {type(self).__name__} does not track. "
                 "Use BertTokenizerFast."
             )
-        if stride and not return_overflowing_tokens:
-            stride = 0  # stride only shapes overflow windows
         first_segments = self._encode_texts(firsts, is_split_into_words)
         second_segments = self._encode_texts(seconds, is_split_into_words) if seconds is not None else None
+        return self._encode_segments(
+            first_segments, second_segments, batched, add_special_tokens=add_special_tokens, padding=padding,
+            truncation=truncation, max_length=max_length, stride=stride, pad_to_multiple_of=pad_to_multiple_of,
+            padding_side=padding_side, return_tensors=return_tensors, return_token_type_ids=return_token_type_ids,
+            return_attention_mask=return_attention_mask, return_overflowing_tokens=return_overflowing_tokens,
+            return_special_tokens_mask=return_special_tokens_mask, return_offsets_mapping=return_offsets_mapping,
+            return_length=return_length)
+
+    def _encode_segments(self, first_segments: list[Segment], second_segments: list[Segment] | None, batched: bool, *,
+                         add_special_tokens: bool, padding: bool | str, truncation: bool | str | None,
+                         max_length: int | None, stride: int, pad_to_multiple_of: int | None, padding_side: str | None,
+                         return_tensors: str | None, return_token_type_ids: bool | None,
+                         return_attention_mask: bool | None, return_overflowing_tokens: bool,
+                         return_special_tokens_mask: bool, return_offsets_mapping: bool,
+                         return_length: bool, ids_given: bool = False) -> BatchEncoding:
+        """Word pieces -> model inputs: truncation (or overflow), special tokens, padding, the chosen keys.
+
+        Overflow comes in two forms. Texts tokenized here slide windows over the long text, one row each
+        (``overflow_to_sample_mapping`` says whose), as fast tokenizers do. Ids given as ids (v3's
+        ``encode_plus`` on lists of ids or tokens, ``prepare_for_model``) and pairs cut with ``longest_first``
+        keep one row per example with v3's ``overflowing_tokens`` and ``num_truncated_tokens``.
+        """
+        pair = second_segments is not None
+        padding_strategy, truncation_strategy, max_length = self._resolve_strategies(
+            padding, truncation, max_length, pair=pair)
+        cut_in_place = return_overflowing_tokens and (
+            ids_given or (pair and truncation_strategy == "longest_first"))
+        if stride and not return_overflowing_tokens:
+            stride = 0  # stride only shapes overflow windows
 
         rows: list[dict[str, list]] = []
         sample_mapping: list[int] = []
         for index, first in enumerate(first_segments):
             second = second_segments[index] if second_segments is not None else None
+            if cut_in_place:
+                rows.append(self._row_with_overflow(first, second, add_special_tokens, truncation_strategy, max_length,
+                                                    stride))
+                continue
             for row in self._rows_for_example(first, second, add_special_tokens, truncation_strategy, max_length,
                                               stride, return_overflowing_tokens):
                 rows.append(row)
@@ -358,12 +378,47 @@ class PreTrainedTokenizerBase:
                                 if key in keep}
         if return_length:
             data["length"] = [len(row["input_ids"]) for row in rows]
-        if return_overflowing_tokens:
+        if cut_in_place and return_tensors is None and (batched or rows[0]["_overflow"][1] > 0):
+            data["overflowing_tokens"] = [row["_overflow"][0] for row in rows]
+            data["num_truncated_tokens"] = [row["_overflow"][1] for row in rows]
+        if return_overflowing_tokens and not cut_in_place:
             data["overflow_to_sample_mapping"] = sample_mapping
         elif not batched and return_tensors is None:
             data = {key: value[0] for key, value in data.items()}
-        annotate = (lambda index: self._annotations(rows[index])) if self.tracks_offsets else None
+        annotate = (lambda index: self._annotations(rows[index])) if self.tracks_offsets and not ids_given else None
         return BatchEncoding(data, tensor_type=return_tensors, annotate=annotate)
+
+    def _row_with_overflow(self, first: Segment, second: Segment | None, add_special_tokens: bool, truncation: str,
+                           max_length: int | None, stride: int) -> dict[str, Any]:
+        """One row cut to ``max_length``; ``row["_overflow"]`` is (overflowing_tokens, num_truncated_tokens).
+
+        The overflowing tokens are the cut ones plus the ``stride`` tokens before them; for a pair cut with
+        ``longest_first`` they are the cut tail of the first text followed by that of the second (v3 listed
+        them interleaved in the order it removed them, HF 5 returns none).
+        """
+        pair = second is not None
+        lengths = (len(first.ids), len(second.ids) if pair else 0)
+        budget = None
+        if truncation != "do_not_truncate" and max_length is not None:
+            budget = max_length - (self.num_special_tokens_to_add(pair) if add_special_tokens else 0)
+        if budget is None or sum(lengths) <= budget:
+            row = self._build_row(first, second, add_special_tokens)
+            row["_overflow"] = ([], 0)
+            return row
+        keeps = keep_counts(truncation, lengths[0], lengths[1] if pair else None, budget)
+        side = self.truncation_side
+        kept = [segment.part(cut_slice(length, keep, side)) if segment is not None else None
+                for segment, length, keep in zip((first, second), lengths, keeps)]
+        if pair and truncation == "longest_first":
+            overflowing = [token for segment, length, keep in zip((first, second), lengths, keeps)
+                           for token in (segment.ids[keep:] if side == "right" else segment.ids[:length - keep])]
+        else:
+            cut, length, keep = (second, lengths[1], keeps[1]) if truncation == "only_second" else (first, lengths[0], keeps[0])
+            window = min(length, stride + length - keep)
+            overflowing = cut.ids[length - window:] if side == "right" else cut.ids[:window]
+        row = self._build_row(kept[0], kept[1], add_special_tokens)
+        row["_overflow"] = (list(overflowing), sum(lengths) - budget)
+        return row
 
     def _resolve_strategies(self, padding, truncation, max_length, pair: bool) -> tuple[str, str, int | None]:
         if padding is True:
@@ -418,11 +473,6 @@ class PreTrainedTokenizerBase:
 
     def _truncated_rows(self, first: Segment, second: Segment | None, truncation: str, budget: int, stride: int,
                         overflow: bool, add_special_tokens: bool) -> list[dict[str, list]]:
-        if overflow and second is not None and truncation == "longest_first":
-            raise ValueError(
-                "return_overflowing_tokens with text pairs needs truncation='only_first' or 'only_second' "
-                "(with 'longest_first' it is unclear which text the windows should slide over)."
-            )
         keep_first, keep_second = keep_counts(truncation, len(first.ids),
                                               len(second.ids) if second is not None else None, budget)
         side = self.truncation_side
@@ -507,15 +557,63 @@ class PreTrainedTokenizerBase:
         return self(text, text_pair, **kwargs)["input_ids"]
 
     def encode_plus(self, text: Any, text_pair: Any = None, **kwargs: Any) -> BatchEncoding:
+        """One text or pair; as in v3, each may also be a list of ids or of tokens (see ``prepare_for_model``)."""
+        if _is_ids_or_tokens(text, kwargs.get("is_split_into_words", False)):
+            return self.prepare_for_model(self._as_ids(text), self._as_ids(text_pair), **kwargs)
         if isinstance(text, (list, tuple)) and not kwargs.get("is_split_into_words"):
             raise TypeError("encode_plus takes one text (or pair); for a batch use tokenizer(texts) or batch_encode_plus.")
         return self(text, text_pair, **kwargs)
 
     def batch_encode_plus(self, batch_text_or_text_pairs: Sequence[Any], **kwargs: Any) -> BatchEncoding:
+        """A batch of texts or (text, pair) tuples; as in v3, each text may also be a list of ids or tokens."""
         if not isinstance(batch_text_or_text_pairs, (list, tuple)):
             raise TypeError(f"batch_encode_plus takes a list of texts or of (text, pair) tuples, got "
                             f"{type(batch_text_or_text_pairs).__name__}.")
-        return self(list(batch_text_or_text_pairs), **kwargs)
+        items = list(batch_text_or_text_pairs)
+        split = kwargs.get("is_split_into_words", False)
+        pairs = [item if isinstance(item, tuple) and len(item) == 2 and not all(isinstance(x, int) for x in item)
+                 else (item, None) for item in items]
+        if items and all(_is_ids_or_tokens(first, split) for first, _ in pairs):
+            if len({second is None for _, second in pairs}) > 1:
+                raise TypeError("batch_encode_plus needs every item to be a pair, or none of them.")
+            firsts = [Segment(self._as_ids(first)) for first, _ in pairs]
+            seconds = None if pairs[0][1] is None else [Segment(self._as_ids(second)) for _, second in pairs]
+            return self._encode_segments(firsts, seconds, True, ids_given=True, **self._ids_options(kwargs))
+        return self(items, **kwargs)
+
+    def prepare_for_model(self, ids: Sequence[int], pair_ids: Sequence[int] | None = None,
+                          **kwargs: Any) -> BatchEncoding:
+        """Model inputs from word-piece ids: special tokens, truncation, padding, with ``__call__``'s options.
+
+        With ``return_overflowing_tokens`` the result stays one row, and when something was cut it carries
+        ``overflowing_tokens`` (the cut ids plus ``stride`` ids before them) and ``num_truncated_tokens``, as
+        v3's ``encode_plus`` did.
+        """
+        second = Segment(list(pair_ids)) if pair_ids is not None else None
+        return self._encode_segments([Segment(list(ids))], None if second is None else [second], False, ids_given=True,
+                                     **self._ids_options(kwargs))
+
+    def _as_ids(self, value: Any) -> list[int] | None:
+        """A list of ids as it is, a list of tokens through the vocabulary, None as None."""
+        if value is None or all(isinstance(item, (int, np.integer)) for item in value):
+            return None if value is None else [int(item) for item in value]
+        return self.convert_tokens_to_ids(list(value))
+
+    @staticmethod
+    def _ids_options(kwargs: dict[str, Any]) -> dict[str, Any]:
+        """``__call__``'s options with their defaults for input that is already ids."""
+        kwargs = dict(kwargs)
+        kwargs.pop("is_split_into_words", None)  # ids need no word splitting
+        padding, truncation = _apply_v3_keywords(kwargs, kwargs.pop("padding", False), kwargs.pop("truncation", None))
+        options = {**_call_defaults(), "padding": padding, "truncation": truncation}
+        del options["is_split_into_words"]
+        for key, value in kwargs.items():
+            if key not in options:
+                raise TypeError(unknown_keyword_message(key, list(options), "tokenizer argument"))
+            options[key] = value
+        if options["return_offsets_mapping"]:
+            raise ValueError("return_offsets_mapping needs text; ids and tokens carry no character offsets.")
+        return options
 
     # ---- pad: used by data collators ----
 
@@ -669,6 +767,33 @@ class PreTrainedTokenizerBase:
 
 
 # ---- helpers -------------------------------------------------------------------------------------
+
+
+def _call_defaults() -> dict[str, Any]:
+    """``PreTrainedTokenizerBase.__call__``'s keyword options and their defaults."""
+    parameters = inspect.signature(PreTrainedTokenizerBase.__call__).parameters
+    return {name: p.default for name, p in parameters.items() if p.kind is inspect.Parameter.KEYWORD_ONLY}
+
+
+def _apply_v3_keywords(options: dict[str, Any], padding: Any, truncation: Any) -> tuple[Any, Any]:
+    """Pops v3's ``pad_to_max_length`` / ``truncation_strategy`` from ``options`` into (padding, truncation)."""
+    if "pad_to_max_length" in options:
+        if options.pop("pad_to_max_length"):
+            _warn_once("pad_to_max_length=True is deprecated; use padding='max_length'.")
+            padding = "max_length"
+    if "truncation_strategy" in options:
+        truncation = options.pop("truncation_strategy")
+        _warn_once(f"truncation_strategy={truncation!r} is deprecated; use truncation={truncation!r}.")
+    return padding, truncation
+
+
+def _is_ids_or_tokens(value: Any, is_split_into_words: bool) -> bool:
+    """A non-empty list of ids, or of tokens (strings, when they are not words to split)."""
+    if not isinstance(value, (list, tuple)) or not value:
+        return False
+    if all(isinstance(item, (int, np.integer)) and not isinstance(item, bool) for item in value):
+        return True
+    return not is_split_into_words and all(isinstance(item, str) for item in value)
 
 
 def _first_item(values: Any) -> Any:

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..utils import require
+from ...utils import require
 
 __all__ = [
     "simple_accuracy",
