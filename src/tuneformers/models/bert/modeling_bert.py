@@ -243,7 +243,7 @@ class BertForSequenceClassification(BertPreTrainedModel, EncoderForSequenceClass
         self.classifier = nn.Linear(config.hidden_size, config.num_labels)
         self.post_init()
 
-    def classify(self, outputs: BaseModelOutputWithPooling) -> torch.Tensor:
+    def classify(self, outputs: BaseModelOutputWithPooling, attention_mask) -> torch.Tensor:
         return self.classifier(self.dropout(outputs.pooler_output))  # B num_labels
 
 
@@ -321,7 +321,7 @@ class BertForMultipleChoice(BertPreTrainedModel, EncoderForMultipleChoice):
         self.classifier = nn.Linear(config.hidden_size, 1)
         self.post_init()
 
-    def choice_scores(self, outputs: BaseModelOutputWithPooling) -> torch.Tensor:
+    def choice_scores(self, outputs: BaseModelOutputWithPooling, attention_mask) -> torch.Tensor:
         return self.classifier(self.dropout(outputs.pooler_output))  # (B*C) 1
 
 

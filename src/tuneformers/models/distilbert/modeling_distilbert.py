@@ -168,7 +168,7 @@ class DistilBertForSequenceClassification(DistilBertPreTrainedModel, EncoderForS
         self.dropout = nn.Dropout(config.seq_classif_dropout)
         self.post_init()
 
-    def classify(self, outputs) -> torch.Tensor:
+    def classify(self, outputs, attention_mask) -> torch.Tensor:
         pooled = torch.relu(self.pre_classifier(outputs.last_hidden_state[:, 0]))  # B D
         return self.classifier(self.dropout(pooled))  # B L
 
@@ -192,7 +192,7 @@ class DistilBertForMultipleChoice(DistilBertPreTrainedModel, EncoderForMultipleC
         self.dropout = nn.Dropout(config.seq_classif_dropout)
         self.post_init()
 
-    def choice_scores(self, outputs) -> torch.Tensor:
+    def choice_scores(self, outputs, attention_mask) -> torch.Tensor:
         pooled = torch.relu(self.pre_classifier(outputs.last_hidden_state[:, 0]))  # (B*C) D
         return self.classifier(self.dropout(pooled))
 

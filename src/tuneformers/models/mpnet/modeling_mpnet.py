@@ -179,7 +179,7 @@ class MPNetForSequenceClassification(MPNetPreTrainedModel, EncoderForSequenceCla
         self.classifier = ClassificationHead(config.hidden_size, config.num_labels, config.hidden_dropout_prob, "tanh")
         self.post_init()
 
-    def classify(self, outputs: BaseModelOutputWithPooling) -> torch.Tensor:
+    def classify(self, outputs: BaseModelOutputWithPooling, attention_mask) -> torch.Tensor:
         return self.classifier(outputs.last_hidden_state)  # B num_labels
 
 
@@ -223,5 +223,5 @@ class MPNetForMultipleChoice(MPNetPreTrainedModel, EncoderForMultipleChoice):
         self.classifier = nn.Linear(config.hidden_size, 1)
         self.post_init()
 
-    def choice_scores(self, outputs: BaseModelOutputWithPooling) -> torch.Tensor:
+    def choice_scores(self, outputs: BaseModelOutputWithPooling, attention_mask) -> torch.Tensor:
         return self.classifier(self.dropout(outputs.pooler_output))  # (B*C) 1
