@@ -40,7 +40,7 @@ import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-VOCAB, BLOCK = 5000, 64  # small enough for minutes on 2 shared CPU cores
+VOCAB, BLOCK, BATCH = 5000, 64, 32  # small enough for minutes on 2 shared CPU cores
 SKIP_MOST_FREQUENT = 100
 WIKI = "test/test_data/enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"
 
@@ -152,7 +152,7 @@ def scratch(work: Path, max_steps: int) -> dict:
             "--config_name", "bert", "--vocab_size", str(VOCAB), "--hidden_size", "128", "--num_hidden_layers", "4",
             "--num_attention_heads", "4", "--intermediate_size", "512", "--block_size", str(BLOCK),
             "--max_steps", str(max_steps), "--learning_rate", "2e-3", "--warmup_ratio", "0.05",
-            "--per_device_train_batch_size", "64", "--eval_steps", str(max(max_steps // 5, 1)),
+            "--per_device_train_batch_size", str(BATCH), "--eval_steps", str(max(max_steps // 5, 1)),
             "--max_eval_samples", "200", "--logging_steps", "25", "--output_dir", str(out),
             "--overwrite_output_dir", "--report_to", "none", "--disable_tqdm")
     tokenizer = AutoTokenizer.from_pretrained(out)
@@ -254,14 +254,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("experiment", choices=("scratch", "continued"))
     parser.add_argument("--work_dir", default="outputs/bench_pretraining")
-    parser.add_argument("--max_steps", type=int, default=None, help="default: 150 (scratch), 40 (continued)")
+    parser.add_argument("--max_steps", type=int, default=None, help="default: 600 (scratch), 40 (continued)")
     parser.add_argument("--train_samples", type=int, default=1000, help="classifier training examples (continued)")
     args = parser.parse_args()
     torch.set_num_threads(2)
     started = time.perf_counter()
     work = Path(args.work_dir) / args.experiment
     if args.experiment == "scratch":
-        result = scratch(work, args.max_steps or 150)
+        result = scratch(work, args.max_steps or 600)
     else:
         result = continued(work, args.max_steps or 40, args.train_samples)
     result["wall_seconds"] = time.perf_counter() - started

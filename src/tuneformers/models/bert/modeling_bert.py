@@ -20,7 +20,8 @@ from ...activations import torch_activation
 from ...modeling_outputs import (
     BaseModelOutputWithPooling,
 )
-from ...modeling_layers import (TokenLayout, attend, attention_bias_from_mask, init_encoder_weights)
+from ...modeling_layers import (TokenLayout, attend, attention_bias_from_mask, check_position_limit,
+                                init_encoder_weights)
 from ...modeling_heads import (EncoderForMaskedLM, EncoderForMultipleChoice, EncoderForQuestionAnswering,
                                 EncoderForSequenceClassification, EncoderForTokenClassification, EncoderPreTrainedModel)
 from . import convert_bert  # noqa: F401  (registers the PyTorch <-> TF weight names of BERT)
@@ -45,12 +46,7 @@ class BertEmbeddings(nn.Module):
         if inputs_embeds is None:
             inputs_embeds = self.word_embeddings(input_ids)  # B T D
         B, T, _ = inputs_embeds.shape
-        if T > self.position_embeddings.num_embeddings:
-            raise ValueError(
-                f"The input has {T} tokens but this model has position embeddings for only "
-                f"{self.position_embeddings.num_embeddings}. Tokenize with truncation=True, "
-                f"max_length={self.position_embeddings.num_embeddings}."
-            )
+        check_position_limit(T, self.position_embeddings.num_embeddings)
         if position_ids is None:
             position_ids = torch.arange(T, device=inputs_embeds.device).unsqueeze(0)  # 1 T
         if token_type_ids is None:

@@ -19,7 +19,7 @@ from torch import nn
 from ...activations import torch_activation
 from ...modeling_heads import (EncoderForMaskedLM, EncoderForMultipleChoice, EncoderForQuestionAnswering,
                                EncoderForSequenceClassification, EncoderForTokenClassification, EncoderPreTrainedModel)
-from ...modeling_layers import (TokenLayout, attend, attention_bias_from_mask, check_input_ids, init_encoder_weights,
+from ...modeling_layers import (TokenLayout, attend, attention_bias_from_mask, check_input_ids, check_position_limit, init_encoder_weights,
                                 run_layers)
 from ...modeling_outputs import BaseModelOutputWithPooling
 from ..bert.modeling_bert import BertIntermediate, BertOutput, BertSelfOutput
@@ -44,9 +44,7 @@ class DebertaV2Embeddings(nn.Module):
         embeddings = self.word_embeddings(input_ids) if inputs_embeds is None else inputs_embeds  # B T E
         B, T, _ = embeddings.shape
         if self.position_embeddings is not None:
-            if T > self.max_positions:
-                raise ValueError(f"The input has {T} tokens but this model has position embeddings for only "
-                                 f"{self.max_positions}. Tokenize with truncation=True, max_length={self.max_positions}.")
+            check_position_limit(T, self.max_positions)
             if position_ids is None:
                 position_ids = torch.arange(T, device=embeddings.device).unsqueeze(0)  # 1 T
             embeddings = embeddings + self.position_embeddings(position_ids)

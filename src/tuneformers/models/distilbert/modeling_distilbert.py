@@ -18,7 +18,7 @@ from torch import nn
 from ...activations import torch_activation
 from ...modeling_heads import (EncoderForMaskedLM, EncoderForMultipleChoice, EncoderForQuestionAnswering,
                                EncoderForSequenceClassification, EncoderForTokenClassification, EncoderPreTrainedModel)
-from ...modeling_layers import TokenLayout, attend, encode_real_tokens, init_encoder_weights
+from ...modeling_layers import TokenLayout, attend, check_position_limit, encode_real_tokens, init_encoder_weights
 from ...modeling_outputs import BaseModelOutputWithPooling
 from ..bert.modeling_bert import BertEncoder
 from . import convert_distilbert  # noqa: F401  (registers the PyTorch <-> TF weight names of DistilBERT)
@@ -47,12 +47,7 @@ class Embeddings(nn.Module):
         if inputs_embeds is None:
             inputs_embeds = self.word_embeddings(input_ids)  # B T D
         T = inputs_embeds.shape[1]
-        if T > self.position_embeddings.num_embeddings:
-            raise ValueError(
-                f"The input has {T} tokens but this model has position embeddings for only "
-                f"{self.position_embeddings.num_embeddings}. Tokenize with truncation=True, "
-                f"max_length={self.position_embeddings.num_embeddings}."
-            )
+        check_position_limit(T, self.position_embeddings.num_embeddings)
         if position_ids is None:
             position_ids = torch.arange(T, device=inputs_embeds.device).unsqueeze(0)  # 1 T
         return self.dropout(self.LayerNorm(inputs_embeds + self.position_embeddings(position_ids)))

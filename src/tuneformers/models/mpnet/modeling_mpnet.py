@@ -17,7 +17,7 @@ from ...modeling_heads import (ClassificationHead, EncoderForMaskedLM, EncoderFo
                                EncoderForSequenceClassification, EncoderForTokenClassification, EncoderPreTrainedModel,
                                MaskedLMHead)
 from ...modeling_layers import (TokenLayout, attend, attention_bias_from_mask,
-                                check_input_ids, init_encoder_weights, position_ids_after_padding_id,
+                                check_input_ids, check_position_limit, init_encoder_weights, position_ids_after_padding_id,
                                 run_layers)
 from ...modeling_outputs import (BaseModelOutputWithPooling)
 from ..bert.modeling_bert import BertIntermediate, BertOutput, BertPooler
@@ -41,9 +41,7 @@ class MPNetEmbeddings(nn.Module):
             inputs_embeds = self.word_embeddings(input_ids)  # B T D
         B, T, _ = inputs_embeds.shape
         limit = self.position_embeddings.num_embeddings - self.padding_idx - 1
-        if T > limit:
-            raise ValueError(f"The input has {T} tokens but this model has position embeddings for only {limit}. "
-                             f"Tokenize with truncation=True, max_length={limit}.")
+        check_position_limit(T, limit)
         if position_ids is None:
             if input_ids is not None:
                 position_ids = position_ids_after_padding_id(input_ids, self.padding_idx)  # B T

@@ -23,17 +23,11 @@ ROBERTA_SPECIAL_TOKENS = dict(bos_token="<s>", eos_token="</s>", sep_token="</s>
                               pad_token="<pad>", mask_token="<mask>")
 
 
-class RobertaLayoutTokenizer(PreTrainedTokenizerFast):
-    """The special-token layout of RoBERTa, XLM-RoBERTa and CamemBERT: ``<s> A </s>`` and ``<s> A </s></s> B </s>``,
-    no token types (all zeros when asked for)."""
+class RobertaSpecialTokenLayout:
+    """The special-token layout of RoBERTa, XLM-RoBERTa, CamemBERT and MPNet: ``<s> A </s>`` and
+    ``<s> A </s></s> B </s>``, no token types (all zeros when asked for). A mixin before a tokenizer class."""
 
     model_input_names: ClassVar[tuple[str, ...]] = ("input_ids", "attention_mask")
-
-    def __init__(self, tokenizer_file=None, **kwargs: Any):
-        for name, token in ROBERTA_SPECIAL_TOKENS.items():
-            kwargs.setdefault(name, token)
-        kwargs.setdefault("clean_up_tokenization_spaces", False)
-        super().__init__(tokenizer_file, **kwargs)
 
     def build_inputs_with_special_tokens(self, ids: list[int], pair_ids: list[int] | None = None) -> list[int]:
         if pair_ids is None:
@@ -49,6 +43,16 @@ class RobertaLayoutTokenizer(PreTrainedTokenizerFast):
             return super().get_special_tokens_mask(ids, already_has_special_tokens=True)
         mask = [1] + [0] * len(ids) + [1]
         return mask if pair_ids is None else mask + [1] + [0] * len(pair_ids) + [1]
+
+
+class RobertaLayoutTokenizer(RobertaSpecialTokenLayout, PreTrainedTokenizerFast):
+    """A fast tokenizer with RoBERTa's layout and special tokens (``<s>``, ``</s>``, ``<pad>``, ...)."""
+
+    def __init__(self, tokenizer_file=None, **kwargs: Any):
+        for name, token in ROBERTA_SPECIAL_TOKENS.items():
+            kwargs.setdefault(name, token)
+        kwargs.setdefault("clean_up_tokenization_spaces", False)
+        super().__init__(tokenizer_file, **kwargs)
 
 
 class RobertaTokenizerFast(RobertaLayoutTokenizer):
