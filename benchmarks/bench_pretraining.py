@@ -29,6 +29,7 @@ import html
 import importlib.util
 import json
 import math
+import os
 import random
 import re
 import subprocess
@@ -257,7 +258,7 @@ def main() -> None:
     parser.add_argument("--max_steps", type=int, default=None, help="default: 600 (scratch), 40 (continued)")
     parser.add_argument("--train_samples", type=int, default=1000, help="classifier training examples (continued)")
     args = parser.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", 2)))
     started = time.perf_counter()
     work = Path(args.work_dir) / args.experiment
     if args.experiment == "scratch":

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import torch
 
-from tuneformers import (AutoModelForMaskedLM, BertConfig, BertForMaskedLM, BertTokenizerFast,
+from tuneformers import (AutoModelForMaskedLM, AutoTokenizer, BertConfig, BertForMaskedLM, BertTokenizerFast,
                          DataCollatorForLanguageModeling, DataCollatorForWholeWordMask, LineByLineTextDataset,
                          TextDataset, Trainer, TrainingArguments, compute_mlm_metrics, group_texts,
                          mlm_logits_for_metrics, read_texts, set_seed)
@@ -375,6 +375,13 @@ def test_cli_pretrain_and_train_tokenizer_errors_name_the_fix(corpus_file, tmp_p
     assert cli_main(["train-tokenizer", str(corpus_file), "--vocab_size", "120", "--min_frequency", "1",
                      "--output_dir", str(tmp_path / "tok")]) == 0
     assert len(BertTokenizerFast.from_pretrained(tmp_path / "tok")) <= 120
+    assert cli_main(["train-tokenizer", str(corpus_file), "--family", "roberta", "--vocab_size", "300",
+                     "--min_frequency", "1", "--output_dir", str(tmp_path / "bpe")]) == 0
+    assert "byte-level BPE" in capsys.readouterr().out and (tmp_path / "bpe" / "merges.txt").is_file()
+    assert type(AutoTokenizer.from_pretrained(tmp_path / "bpe")).__name__ == "RobertaTokenizerFast"
+    assert cli_main(["train-tokenizer", str(corpus_file), "--family", "roberta", "--vocab_size", "100",
+                     "--output_dir", str(tmp_path / "bpe2")]) == 2
+    assert "vocab_size=100 leaves no room" in capsys.readouterr().err
     bad_config = tmp_path / "bad.yaml"
     bad_config.write_text("train_file: corpus.txt\nblock_sise: 64\n")
     assert cli_main(["pretrain", "--config", str(bad_config)]) == 2

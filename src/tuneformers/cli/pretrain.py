@@ -28,8 +28,8 @@ from ..typed_dataclass import add_dataclass_arguments
 from .common import CLIError, format_table, write_json
 from ..constants import METRICS_NAME, PLOT_NAME
 from .train import set_defaults, training_arguments
+from .train_tokenizer import TOKENIZER_KINDS
 
-CONFIG_NAMES = ("bert", "roberta")
 PACKAGED_DATA = "rotten_tomatoes"
 # The packaged default stays a few CPU-minutes: a slice of the snippets, short blocks.
 PACKAGED_SAMPLES = (4000, 500)
@@ -64,7 +64,7 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> argpa
     group.add_argument("--model_name_or_path", "--model", default=None, metavar="NAME_OR_DIR",
                        help="Checkpoint to continue pretraining (default without --config_name: "
                             "sentence-transformers/all-MiniLM-L6-v2).")
-    group.add_argument("--config_name", choices=CONFIG_NAMES, default=None,
+    group.add_argument("--config_name", choices=tuple(TOKENIZER_KINDS), default=None,
                        help="Train a new model of this family from scratch, with a tokenizer trained on --train_file.")
     group.add_argument("--train_file", default=None,
                        help="Text to train on: .txt (one text per line) or .jsonl, optionally .gz/.bz2 "
@@ -240,24 +240,13 @@ def build_datasets(args: argparse.Namespace, tokenizer: Any, train_file: Path, c
 
 def new_tokenizer(args: argparse.Namespace, train_file: Path) -> Any:
     from ..data.language_modeling import read_texts
-    from ..models.bert.tokenization_bert_fast import train_bert_tokenizer
-    from ..models.roberta.tokenization_roberta import train_roberta_tokenizer
+    from .train_tokenizer import train_new_tokenizer
 
     started = time.perf_counter()
-    texts = read_texts(train_file, args.text_column)
-    try:
-        if args.config_name == "roberta":
-            kind = "byte-level BPE"
-            tokenizer = train_roberta_tokenizer(texts, args.vocab_size, min_frequency=args.min_frequency,
-                                                model_max_length=args.block_size)
-        else:
-            kind = "WordPiece"
-            tokenizer = train_bert_tokenizer(texts, args.vocab_size, min_frequency=args.min_frequency,
-                                             do_lower_case=not args.cased, model_max_length=args.block_size)
-    except ValueError as error:
-        raise CLIError(str(error)) from None
-    print(f"tuneformers pretrain: trained a {len(tokenizer)}-piece {kind} tokenizer on {train_file.name} in "
-          f"{time.perf_counter() - started:.0f} s", flush=True)
+    tokenizer = train_new_tokenizer(args.config_name, read_texts(train_file, args.text_column), args.vocab_size,
+                                    args.min_frequency, args.cased, args.block_size)
+    print(f"tuneformers pretrain: trained a {len(tokenizer)}-piece {TOKENIZER_KINDS[args.config_name]} tokenizer on "
+          f"{train_file.name} in {time.perf_counter() - started:.0f} s", flush=True)
     return tokenizer
 
 
