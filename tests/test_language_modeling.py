@@ -358,7 +358,8 @@ def test_cli_pretrains_roberta_from_a_config_file_and_hf_loads_the_folder(corpus
     ours_tok = RobertaTokenizerFast.from_pretrained(out)
     hf_tok = transformers.AutoTokenizer.from_pretrained(str(out))
     batch = ours_tok(texts, padding=True, return_tensors="pt")
-    assert ours_tok.convert_ids_to_tokens(batch["input_ids"][0])[:2] == ["<s>", "The"]
+    tokens = ours_tok.convert_ids_to_tokens(batch["input_ids"][0])
+    assert tokens[:2] == ["<s>", "The"] and tokens[tokens.index("<mask>") - 1] == "Ġthe"  # the mask takes its space
     assert batch["input_ids"].tolist() == hf_tok(texts, padding=True)["input_ids"]
     with torch.no_grad():
         ours = RobertaForMaskedLM.from_pretrained(out).eval()(**batch).logits

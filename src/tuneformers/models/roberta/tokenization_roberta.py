@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, ClassVar
 
-from tokenizers import Tokenizer, decoders, pre_tokenizers, processors, trainers
+from tokenizers import AddedToken, Tokenizer, decoders, pre_tokenizers, processors, trainers
 from tokenizers.models import BPE
 
 from ...constants import MERGES_FILE, TOKENIZER_FILE, VOCAB_JSON_FILE
@@ -134,11 +134,14 @@ def train_roberta_tokenizer(text_iterator: Iterable[str] | Iterable[list[str]], 
     """
     tokens = {name: options.get(name, ROBERTA_SPECIAL_TOKENS[name])
               for name in ("bos_token", "pad_token", "eos_token", "unk_token", "mask_token")}
-    specials = list(dict.fromkeys(str(token) for token in tokens.values() if token is not None))
+    names = list(dict.fromkeys(str(token) for token in tokens.values() if token is not None))
+    # as in RoBERTa's own file, the mask takes the space before it: "a <mask>" is "Ġa <mask>", so the model
+    # predicts the word with its space ("Ġword"), the form it saw in training
+    specials = [AddedToken(name, lstrip=name == str(tokens["mask_token"]), special=True) for name in names]
     alphabet = pre_tokenizers.ByteLevel.alphabet()
     if vocab_size <= len(specials) + len(alphabet):
         raise ValueError(f"vocab_size={vocab_size} leaves no room for merges beside the {len(alphabet)} byte symbols "
-                         f"and {len(specials)} special tokens; use a few thousand (RoBERTa uses 50265).")
+                         f"and {len(names)} special tokens; use a few thousand (RoBERTa uses 50265).")
     backend = Tokenizer(BPE(continuing_subword_prefix="", end_of_word_suffix="", fuse_unk=False))
     backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=bool(options.get("add_prefix_space")))
     trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=specials,
