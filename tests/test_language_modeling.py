@@ -9,6 +9,7 @@ import gzip
 import importlib.util
 import json
 import math
+import re
 import subprocess
 import sys
 import textwrap
@@ -398,7 +399,8 @@ def test_cli_fill_mask(minilm_dir, tmp_path, capsys):
     BertTokenizerFast.from_pretrained(minilm_dir).save_pretrained(tmp_path)
     assert cli_main(["fill-mask", str(tmp_path), "the film is a [MASK] ride", "--top_k", "3"]) == 0
     table = capsys.readouterr().out
-    assert "the film is a [MASK] ride" in table and len([l for l in table.splitlines() if l[:1].isalnum()]) >= 3
+    rows = [line for line in table.splitlines() if re.fullmatch(r"\S+\s+[0-9.e+-]+", line)]  # token, score
+    assert "the film is a [MASK] ride" in table and len(rows) == 3, table
 
 
 @pytest.mark.slow
