@@ -143,7 +143,7 @@ def fixed_mask_perplexity(model, tokenizer, dataset, limit: int = 400, seed: int
 # -------------------------------------------------------------------------------------------- scratch
 
 
-def scratch(work: Path, max_steps: int, family: str) -> dict:
+def scratch(work: Path, max_steps: int, family: str, learning_rate: float) -> dict:
     from tuneformers import AutoModelForMaskedLM, AutoTokenizer, TextDataset
 
     paragraphs = wiki_paragraphs()
@@ -159,7 +159,7 @@ def scratch(work: Path, max_steps: int, family: str) -> dict:
     run_cli("pretrain", "--train_file", str(work / "train.txt"), "--validation_file", str(work / "valid.txt"),
             "--config_name", family, "--vocab_size", str(VOCAB), "--hidden_size", "128", "--num_hidden_layers", "4",
             "--num_attention_heads", "4", "--intermediate_size", "512", "--block_size", str(BLOCK),
-            "--max_steps", str(max_steps), "--learning_rate", "2e-3", "--warmup_ratio", "0.05",
+            "--max_steps", str(max_steps), "--learning_rate", str(learning_rate), "--warmup_ratio", "0.1",
             "--per_device_train_batch_size", str(BATCH), "--eval_steps", str(max(max_steps // 5, 1)),
             "--max_eval_samples", "200", "--logging_steps", "25", "--output_dir", str(out),
             "--overwrite_output_dir", "--report_to", "none", "--disable_tqdm")
@@ -208,7 +208,7 @@ def hf_parity(folder: Path, texts: list[str]) -> float:
 # ------------------------------------------------------------------------------------------ continued
 
 
-def continued(work: Path, max_steps: int, train_samples: int) -> dict:
+def continued(work: Path, max_steps: int, train_samples: int, classifier_epochs: float) -> dict:
     from tuneformers import AutoModelForMaskedLM, AutoTokenizer, LineByLineTextDataset, load_rotten_tomatoes
 
     work.mkdir(parents=True, exist_ok=True)
@@ -233,6 +233,7 @@ def continued(work: Path, max_steps: int, train_samples: int) -> dict:
     for name, model in (("original", "sentence-transformers/all-MiniLM-L6-v2"), ("adapted", str(adapted))):
         out = work / f"classifier_{name}"
         run_cli("train", "--model", model, "--max_train_samples", str(train_samples), "--max_eval_samples", "500",
+                "--num_train_epochs", str(classifier_epochs),
                 "--output_dir", str(out),
                 "--overwrite_output_dir", "--report_to", "none", "--disable_tqdm", "--no_plot", "--eval_steps", "1000")
         metrics = json.loads((out / "metrics.json").read_text())
@@ -264,15 +265,17 @@ def main() -> None:
     parser.add_argument("--work_dir", default="outputs/bench_pretraining")
     parser.add_argument("--max_steps", type=int, default=None, help="default: 600 (scratch), 40 (continued)")
     parser.add_argument("--train_samples", type=int, default=1000, help="classifier training examples (continued)")
+    parser.add_argument("--classifier_epochs", type=float, default=3.0, help="classifier epochs (continued)")
     parser.add_argument("--family", choices=("bert", "roberta"), default="bert", help="model family (scratch)")
+    parser.add_argument("--learning_rate", type=float, default=1e-3, help="peak learning rate (scratch)")
     args = parser.parse_args()
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", 2)))
     started = time.perf_counter()
     work = Path(args.work_dir) / (args.experiment if args.family == "bert" else f"{args.experiment}-{args.family}")
     if args.experiment == "scratch":
-        result = scratch(work, args.max_steps or 600, args.family)
+        result = scratch(work, args.max_steps or 600, args.family, args.learning_rate)
     else:
-        result = continued(work, args.max_steps or 40, args.train_samples)
+        result = continued(work, args.max_steps or 40, args.train_samples, args.classifier_epochs)
     result["wall_seconds"] = time.perf_counter() - started
     print(json.dumps(result, indent=2, default=float))
     (work / "result.json").write_text(json.dumps(result, indent=2, default=float))
