@@ -263,7 +263,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("experiment", choices=("scratch", "continued"))
     parser.add_argument("--work_dir", default="outputs/bench_pretraining")
-    parser.add_argument("--max_steps", type=int, default=None, help="default: 600 (scratch), 40 (continued)")
+    parser.add_argument("--max_steps", type=int, default=None, help="default: 1400 (scratch), 40 (continued)")
     parser.add_argument("--train_samples", type=int, default=1000, help="classifier training examples (continued)")
     parser.add_argument("--classifier_epochs", type=float, default=3.0, help="classifier epochs (continued)")
     parser.add_argument("--family", choices=("bert", "roberta"), default="bert", help="model family (scratch)")
@@ -273,7 +273,7 @@ def main() -> None:
     started = time.perf_counter()
     work = Path(args.work_dir) / (args.experiment if args.family == "bert" else f"{args.experiment}-{args.family}")
     if args.experiment == "scratch":
-        result = scratch(work, args.max_steps or 600, args.family, args.learning_rate)
+        result = scratch(work, args.max_steps or 1400, args.family, args.learning_rate)
     else:
         result = continued(work, args.max_steps or 40, args.train_samples, args.classifier_epochs)
     result["wall_seconds"] = time.perf_counter() - started
