@@ -1,6 +1,7 @@
 """Language-model pretraining, tried as a user would, with figures: from scratch, and continued.
 
     python benchmarks/bench_pretraining.py scratch      # new tokenizer + small BERT on Wikipedia text
+    python benchmarks/bench_pretraining.py scratch --family roberta   # byte-level BPE + small RoBERTa
     python benchmarks/bench_pretraining.py continued    # all-MiniLM-L6-v2 adapted to review text, then a classifier
 
 scratch: the English Wikipedia sample that gensim ships for its tests (gensim==4.4.0, installed with
@@ -29,6 +30,7 @@ import html
 import importlib.util
 import json
 import math
+import os
 import random
 import re
 import subprocess
@@ -40,7 +42,7 @@ import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-VOCAB, BLOCK = 5000, 64  # small enough for minutes on 2 shared CPU cores
+VOCAB, BLOCK, BATCH = 5000, 64, 32  # small enough for minutes on 2 shared CPU cores
 SKIP_MOST_FREQUENT = 100
 WIKI = "test/test_data/enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"
 
@@ -78,20 +80,26 @@ def wiki_paragraphs() -> list[str]:
     return paragraphs
 
 
+def word_piece(tokenizer, word: str) -> str | None:
+    """The one token a word is mid-sentence (BERT: lower-cased; RoBERTa: with its space, "Ġword"), or None."""
+    pieces = tokenizer.tokenize(" " + word)
+    return pieces[0] if len(pieces) == 1 else None
+
+
 def cloze_items(paragraphs: list[str], tokenizer, count: int, skip: set[int], seed: int = 0) -> list[tuple[str, str]]:
-    """(sentence with one word replaced by [MASK], the word): alphabetic words of one word piece, not in ``skip``
-    (the most frequent pieces, so that 'the' and 'of' do not make the test easy)."""
+    """(sentence with one word replaced by the mask, the word's token): alphabetic words of one piece, not in
+    ``skip`` (the most frequent pieces, so that 'the' and 'of' do not make the test easy)."""
     rng = random.Random(seed)
     sentences = [s for p in paragraphs for s in re.split(r"(?<=[.!?])\s+", p) if 8 <= len(s.split()) <= 40]
     rng.shuffle(sentences)
     items = []
     for sentence in sentences:
         words = sentence.split()
-        candidates = [i for i, w in enumerate(words[1:], 1) if w.isalpha() and len(tokenizer.tokenize(w)) == 1
-                      and tokenizer.convert_tokens_to_ids(w.lower()) not in skip]
+        candidates = [i for i, w in enumerate(words[1:], 1) if w.isalpha() and word_piece(tokenizer, w) is not None
+                      and tokenizer.convert_tokens_to_ids(word_piece(tokenizer, w)) not in skip]
         if candidates:
             i = rng.choice(candidates)
-            items.append((" ".join(words[:i] + [tokenizer.mask_token] + words[i + 1:]), words[i].lower()))
+            items.append((" ".join(words[:i] + [tokenizer.mask_token] + words[i + 1:]), word_piece(tokenizer, words[i])))
         if len(items) == count:
             break
     return items
@@ -107,10 +115,10 @@ def cloze_accuracy(model, tokenizer, items) -> tuple[float, float]:
             encoding = tokenizer([text for text, _ in batch], padding=True, truncation=True, max_length=128,
                                  return_tensors="pt")
             logits = model(**encoding).logits
-            for row, (_, word) in enumerate(batch):
+            for row, (_, piece) in enumerate(batch):
                 position = (encoding["input_ids"][row] == tokenizer.mask_token_id).nonzero()[0, 0]
                 top = logits[row, position].topk(5).indices.tolist()
-                target = tokenizer.convert_tokens_to_ids(tokenizer.tokenize(word)[0])
+                target = tokenizer.convert_tokens_to_ids(piece)
                 hits1 += top[0] == target
                 hits5 += target in top
     return hits1 / len(items), hits5 / len(items)
@@ -135,8 +143,8 @@ def fixed_mask_perplexity(model, tokenizer, dataset, limit: int = 400, seed: int
 # -------------------------------------------------------------------------------------------- scratch
 
 
-def scratch(work: Path, max_steps: int) -> dict:
-    from tuneformers import AutoTokenizer, BertForMaskedLM, TextDataset
+def scratch(work: Path, max_steps: int, family: str, learning_rate: float) -> dict:
+    from tuneformers import AutoModelForMaskedLM, AutoTokenizer, TextDataset
 
     paragraphs = wiki_paragraphs()
     random.Random(0).shuffle(paragraphs)
@@ -149,16 +157,16 @@ def scratch(work: Path, max_steps: int) -> dict:
           f"held out {sizes['valid.txt'] / 1e6:.2f} MB", flush=True)
     out = work / "model"
     run_cli("pretrain", "--train_file", str(work / "train.txt"), "--validation_file", str(work / "valid.txt"),
-            "--config_name", "bert", "--vocab_size", str(VOCAB), "--hidden_size", "128", "--num_hidden_layers", "4",
+            "--config_name", family, "--vocab_size", str(VOCAB), "--hidden_size", "128", "--num_hidden_layers", "4",
             "--num_attention_heads", "4", "--intermediate_size", "512", "--block_size", str(BLOCK),
-            "--max_steps", str(max_steps), "--learning_rate", "2e-3", "--warmup_ratio", "0.05",
-            "--per_device_train_batch_size", "64", "--eval_steps", str(max(max_steps // 5, 1)),
+            "--max_steps", str(max_steps), "--learning_rate", str(learning_rate), "--warmup_ratio", "0.1",
+            "--per_device_train_batch_size", str(BATCH), "--eval_steps", str(max(max_steps // 5, 1)),
             "--max_eval_samples", "200", "--logging_steps", "25", "--output_dir", str(out),
             "--overwrite_output_dir", "--report_to", "none", "--disable_tqdm")
     tokenizer = AutoTokenizer.from_pretrained(out)
-    model = BertForMaskedLM.from_pretrained(out)
+    model = AutoModelForMaskedLM.from_pretrained(out)
     valid = TextDataset(tokenizer, work / "valid.txt", BLOCK, cache_dir=work / "cache")
-    fresh = BertForMaskedLM(model.config)
+    fresh = AutoModelForMaskedLM.from_config(model.config)
     train = TextDataset(tokenizer, work / "train.txt", BLOCK, cache_dir=work / "cache")
     counts = np.bincount(np.concatenate([np.asarray(train[i]["input_ids"]) for i in range(min(5000, len(train)))]),
                          minlength=len(tokenizer))
@@ -166,11 +174,11 @@ def scratch(work: Path, max_steps: int) -> dict:
     ranked = np.argsort(-counts).tolist()
     items = cloze_items(paragraphs[:held], tokenizer, 500, skip=set(ranked[:SKIP_MOST_FREQUENT]))
     candidates = [i for i in ranked if i not in set(ranked[:SKIP_MOST_FREQUENT])
-                  and tokenizer.convert_ids_to_tokens(i).isalpha()][:5]
-    unigram5 = np.mean([tokenizer.convert_tokens_to_ids(word) in candidates for _, word in items])
+                  and tokenizer.convert_ids_to_tokens(i).lstrip("Ġ").isalpha()][:5]
+    unigram5 = np.mean([tokenizer.convert_tokens_to_ids(piece) in candidates for _, piece in items])
     top1, top5 = cloze_accuracy(model, tokenizer, items)
     result = {
-        "train_mb": sizes["train.txt"] / 1e6, "vocab_size": len(tokenizer), "steps": max_steps,
+        "family": family, "train_mb": sizes["train.txt"] / 1e6, "vocab_size": len(tokenizer), "steps": max_steps,
         "perplexity_untrained": fixed_mask_perplexity(fresh, tokenizer, valid),
         "perplexity_trained": fixed_mask_perplexity(model, tokenizer, valid),
         "cloze_items": len(items), "cloze_top1": top1, "cloze_top5": top5, "cloze_top5_chance": 5 / len(tokenizer),
@@ -184,15 +192,15 @@ def scratch(work: Path, max_steps: int) -> dict:
 def hf_parity(folder: Path, texts: list[str]) -> float:
     import transformers
 
-    from tuneformers import AutoTokenizer, BertForMaskedLM
+    from tuneformers import AutoModelForMaskedLM, AutoTokenizer
 
     ours_tok, hf_tok = AutoTokenizer.from_pretrained(folder), transformers.AutoTokenizer.from_pretrained(str(folder))
     ours = ours_tok(texts, padding=True, return_tensors="pt")
     theirs = hf_tok(texts, padding=True, return_tensors="pt")
     assert torch.equal(ours["input_ids"], theirs["input_ids"]), "tokenizers disagree"
     with torch.no_grad():
-        a = BertForMaskedLM.from_pretrained(folder).eval()(**ours).logits
-        b = transformers.BertForMaskedLM.from_pretrained(str(folder)).eval()(**theirs).logits
+        a = AutoModelForMaskedLM.from_pretrained(folder).eval()(**ours).logits
+        b = transformers.AutoModelForMaskedLM.from_pretrained(str(folder)).eval()(**theirs).logits
     mask = ours["attention_mask"].bool()
     return float((a - b).abs()[mask].max())
 
@@ -200,7 +208,7 @@ def hf_parity(folder: Path, texts: list[str]) -> float:
 # ------------------------------------------------------------------------------------------ continued
 
 
-def continued(work: Path, max_steps: int, train_samples: int) -> dict:
+def continued(work: Path, max_steps: int, train_samples: int, classifier_epochs: float) -> dict:
     from tuneformers import AutoModelForMaskedLM, AutoTokenizer, LineByLineTextDataset, load_rotten_tomatoes
 
     work.mkdir(parents=True, exist_ok=True)
@@ -225,6 +233,7 @@ def continued(work: Path, max_steps: int, train_samples: int) -> dict:
     for name, model in (("original", "sentence-transformers/all-MiniLM-L6-v2"), ("adapted", str(adapted))):
         out = work / f"classifier_{name}"
         run_cli("train", "--model", model, "--max_train_samples", str(train_samples), "--max_eval_samples", "500",
+                "--num_train_epochs", str(classifier_epochs),
                 "--output_dir", str(out),
                 "--overwrite_output_dir", "--report_to", "none", "--disable_tqdm", "--no_plot", "--eval_steps", "1000")
         metrics = json.loads((out / "metrics.json").read_text())
@@ -254,16 +263,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("experiment", choices=("scratch", "continued"))
     parser.add_argument("--work_dir", default="outputs/bench_pretraining")
-    parser.add_argument("--max_steps", type=int, default=None, help="default: 150 (scratch), 40 (continued)")
+    parser.add_argument("--max_steps", type=int, default=None, help="default: 1400 (scratch), 40 (continued)")
     parser.add_argument("--train_samples", type=int, default=1000, help="classifier training examples (continued)")
+    parser.add_argument("--classifier_epochs", type=float, default=3.0, help="classifier epochs (continued)")
+    parser.add_argument("--family", choices=("bert", "roberta"), default="bert", help="model family (scratch)")
+    parser.add_argument("--learning_rate", type=float, default=1e-3, help="peak learning rate (scratch)")
     args = parser.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", 2)))
     started = time.perf_counter()
-    work = Path(args.work_dir) / args.experiment
+    work = Path(args.work_dir) / (args.experiment if args.family == "bert" else f"{args.experiment}-{args.family}")
     if args.experiment == "scratch":
-        result = scratch(work, args.max_steps or 150)
+        result = scratch(work, args.max_steps or 1400, args.family, args.learning_rate)
     else:
-        result = continued(work, args.max_steps or 40, args.train_samples)
+        result = continued(work, args.max_steps or 40, args.train_samples, args.classifier_epochs)
     result["wall_seconds"] = time.perf_counter() - started
     print(json.dumps(result, indent=2, default=float))
     (work / "result.json").write_text(json.dumps(result, indent=2, default=float))

@@ -9,6 +9,7 @@ import gzip
 import importlib.util
 import json
 import math
+import re
 import subprocess
 import sys
 import textwrap
@@ -17,7 +18,7 @@ import numpy as np
 import pytest
 import torch
 
-from tuneformers import (AutoModelForMaskedLM, BertConfig, BertForMaskedLM, BertTokenizerFast,
+from tuneformers import (AutoModelForMaskedLM, AutoTokenizer, BertConfig, BertForMaskedLM, BertTokenizerFast,
                          DataCollatorForLanguageModeling, DataCollatorForWholeWordMask, LineByLineTextDataset,
                          TextDataset, Trainer, TrainingArguments, compute_mlm_metrics, group_texts,
                          mlm_logits_for_metrics, read_texts, set_seed)
@@ -334,6 +335,40 @@ def test_cli_pretrains_from_scratch_and_hf_loads_the_folder(corpus_file, tmp_pat
     torch.testing.assert_close(ours[real], theirs[real], rtol=1e-4, atol=1e-4)
 
 
+def test_cli_pretrains_roberta_from_a_config_file_and_hf_loads_the_folder(corpus_file, tmp_path, capsys):
+    """--config_name roberta: a byte-level BPE tokenizer and a RoBERTa, with the flags in a --config file."""
+    out = tmp_path / "model"
+    config = tmp_path / "pretrain.json"
+    config.write_text(json.dumps({
+        "train_file": str(corpus_file), "config_name": "roberta", "vocab_size": 300, "min_frequency": 1,
+        "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 37,
+        "block_size": 32, "validation_fraction": 0.1, "max_steps": 50, "eval_steps": 24, "learning_rate": 5e-3,
+        "per_device_train_batch_size": 16, "report_to": "none", "disable_tqdm": True, "no_plot": True}))
+    code = cli_main(["pretrain", "--config", str(config), "--max_steps", "24", "--output_dir", str(out)])
+    assert code == 0, capsys.readouterr().err
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert json.loads((out / "trainer_state.json").read_text())["global_step"] == 24  # the explicit flag wins
+    assert json.loads((out / "config.json").read_text())["model_type"] == "roberta"
+    assert metrics["eval_perplexity"] < 0.8 * metrics["eval_perplexity_before"]
+    assert {"vocab.json", "merges.txt", "tokenizer.json"} <= {path.name for path in out.iterdir()}
+
+    transformers = pytest.importorskip("transformers")
+    from tuneformers import RobertaForMaskedLM, RobertaTokenizerFast
+
+    texts = ["The river flows under the <mask> bridges.", "Fresh bread, every morning!"]
+    ours_tok = RobertaTokenizerFast.from_pretrained(out)
+    hf_tok = transformers.AutoTokenizer.from_pretrained(str(out))
+    batch = ours_tok(texts, padding=True, return_tensors="pt")
+    tokens = ours_tok.convert_ids_to_tokens(batch["input_ids"][0])
+    assert tokens[:2] == ["<s>", "The"] and tokens[tokens.index("<mask>") - 1] == "Ġthe"  # the mask takes its space
+    assert batch["input_ids"].tolist() == hf_tok(texts, padding=True)["input_ids"]
+    with torch.no_grad():
+        ours = RobertaForMaskedLM.from_pretrained(out).eval()(**batch).logits
+        theirs = transformers.RobertaForMaskedLM.from_pretrained(str(out)).eval()(**batch).logits
+    real = batch["attention_mask"].bool()
+    torch.testing.assert_close(ours[real], theirs[real], rtol=1e-4, atol=1e-4)
+
+
 def test_cli_pretrain_and_train_tokenizer_errors_name_the_fix(corpus_file, tmp_path, capsys):
     assert cli_main(["pretrain", "--config_name", "bert", "--output_dir", str(tmp_path)]) == 2
     assert "needs your text: pass --train_file" in capsys.readouterr().err
@@ -342,6 +377,17 @@ def test_cli_pretrain_and_train_tokenizer_errors_name_the_fix(corpus_file, tmp_p
     assert cli_main(["train-tokenizer", str(corpus_file), "--vocab_size", "120", "--min_frequency", "1",
                      "--output_dir", str(tmp_path / "tok")]) == 0
     assert len(BertTokenizerFast.from_pretrained(tmp_path / "tok")) <= 120
+    assert cli_main(["train-tokenizer", str(corpus_file), "--family", "roberta", "--vocab_size", "300",
+                     "--min_frequency", "1", "--output_dir", str(tmp_path / "bpe")]) == 0
+    assert "byte-level BPE" in capsys.readouterr().out and (tmp_path / "bpe" / "merges.txt").is_file()
+    assert type(AutoTokenizer.from_pretrained(tmp_path / "bpe")).__name__ == "RobertaTokenizerFast"
+    assert cli_main(["train-tokenizer", str(corpus_file), "--family", "roberta", "--vocab_size", "100",
+                     "--output_dir", str(tmp_path / "bpe2")]) == 2
+    assert "vocab_size=100 leaves no room" in capsys.readouterr().err
+    bad_config = tmp_path / "bad.yaml"
+    bad_config.write_text("train_file: corpus.txt\nblock_sise: 64\n")
+    assert cli_main(["pretrain", "--config", str(bad_config)]) == 2
+    assert "unknown setting 'block_sise'" in (err := capsys.readouterr().err) and "block_size" in err
 
 
 @pytest.mark.skipif(importlib.util.find_spec("tuneformers.pipelines") is None,
@@ -353,7 +399,8 @@ def test_cli_fill_mask(minilm_dir, tmp_path, capsys):
     BertTokenizerFast.from_pretrained(minilm_dir).save_pretrained(tmp_path)
     assert cli_main(["fill-mask", str(tmp_path), "the film is a [MASK] ride", "--top_k", "3"]) == 0
     table = capsys.readouterr().out
-    assert "the film is a [MASK] ride" in table and len([l for l in table.splitlines() if l[:1].isalnum()]) >= 3
+    rows = [line for line in table.splitlines() if re.fullmatch(r"\S+\s+[0-9.e+-]+", line)]  # token, score
+    assert "the film is a [MASK] ride" in table and len(rows) == 3, table
 
 
 @pytest.mark.slow

@@ -216,6 +216,16 @@ def test_sequence_classification_losses_match_hf(name, problem_type, labels, tmp
     assert ours.config.problem_type == problem_type, "forward must not write to the config"
 
 
+def test_modernbert_sparse_prediction_scores_only_labelled_tokens_as_hf(tmp_path_factory):
+    ours, hf, _ = hf_then_ours("modernbert", "ForMaskedLM", tmp_path_factory, sparse_prediction=True)
+    inputs = {**make_inputs(FAMILIES["modernbert"]), **make_labels("ForMaskedLM")}
+    with torch.no_grad():
+        ours_out, hf_out = ours.eval()(**inputs), hf.eval()(**inputs)
+    assert ours_out.logits.shape == (3, 99)  # one row per labelled token
+    torch.testing.assert_close(ours_out.logits, hf_out.logits, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(ours_out.loss, hf_out.loss, atol=1e-5, rtol=1e-5)
+
+
 @pytest.mark.parametrize("name", list(FAMILIES))
 def test_auto_classes_dispatch_on_model_type(name, tmp_path_factory):
     _, _, folder = hf_then_ours(name, "ForSequenceClassification", tmp_path_factory)

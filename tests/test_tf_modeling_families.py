@@ -118,3 +118,16 @@ def test_distilbert_tf_rejects_token_types():
     inputs = make_inputs("DistilBert")
     with pytest.raises(ValueError, match="no token types"):
         model({**inputs, "token_type_ids": np.zeros_like(inputs["input_ids"])})
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_tf_auto_classes_dispatch_on_model_type(family):
+    config_name, kwargs, _, _ = FAMILIES[family]
+    config = getattr(tuneformers, config_name)(**kwargs)
+    for auto_name, head in [("TFAutoModel", "Model"), ("TFAutoModelForSequenceClassification", "ForSequenceClassification"),
+                            ("TFAutoModelForTokenClassification", "ForTokenClassification"),
+                            ("TFAutoModelForQuestionAnswering", "ForQuestionAnswering"),
+                            ("TFAutoModelForMaskedLM", "ForMaskedLM"), ("TFAutoModelForMultipleChoice", "ForMultipleChoice")]:
+        assert getattr(tuneformers, auto_name).model_class_for(config.model_type) is getattr(tuneformers, "TF" + family + head)
+    assert type(tuneformers.TFAutoModelForSequenceClassification.from_config(config)).__name__ == (
+        f"TF{family}ForSequenceClassification")

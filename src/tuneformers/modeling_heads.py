@@ -9,7 +9,8 @@ head is then a class that mixes the family's base with one of the heads below::
 Token classification and question answering are complete here. For sequence classification, multiple
 choice and masked LM the family's ``__init__`` adds its own modules (their names are the checkpoint's) and
 implements one method (``classify`` / ``choice_scores`` / ``lm_logits``); input handling, losses and the
-output type stay here.
+output type stay here. A family whose task layers all start with a shared transform (ModernBERT's
+``head``) overrides ``attach_backbone`` and ``task_features``.
 
 Shapes: B batch, T tokens, D hidden, C choices, L labels, V vocabulary.
 """
@@ -53,6 +54,10 @@ class EncoderPreTrainedModel(PreTrainedModel):
     def classifier_dropout_rate(self) -> float:
         config = self.config
         return config.classifier_dropout if config.classifier_dropout is not None else config.hidden_dropout_prob
+
+    def task_features(self, hidden_states: torch.Tensor) -> torch.Tensor:  # ... D -> ... D
+        """What the token-classification and span layers read: the hidden states, unless a family transforms them."""
+        return hidden_states
 
     def encode(self, input_ids: torch.Tensor | None, attention_mask: torch.Tensor | None, output_attentions: bool,
                output_hidden_states: bool, reads_first_token_only: bool = False,
@@ -118,15 +123,17 @@ class EncoderForSequenceClassification(EncoderPreTrainedModel):
         self.problem_type = infer_problem_type(config.problem_type, config.num_labels)
         self.attach_backbone(self.add_pooling_layer)
 
-    def classify(self, outputs: BaseModelOutputWithPooling) -> torch.Tensor:  # -> B L
+    def classify(self, outputs: BaseModelOutputWithPooling, attention_mask: torch.Tensor | None) -> torch.Tensor:
+        """B L logits from the backbone's outputs (the mask is there for families that mean-pool)."""
         raise NotImplementedError
 
     def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None,
                 inputs_embeds=None, labels=None, output_attentions=False, output_hidden_states=False,
                 return_dict=True) -> SequenceClassifierOutput | tuple:
-        outputs = self.encode(input_ids, attention_mask, output_attentions, output_hidden_states, True,
-                              token_type_ids=token_type_ids, position_ids=position_ids, inputs_embeds=inputs_embeds)
-        logits = self.classify(outputs)  # B L
+        outputs = self.encode(input_ids, attention_mask, output_attentions, output_hidden_states,
+                              reads_first_token_only=True, token_type_ids=token_type_ids, position_ids=position_ids,
+                              inputs_embeds=inputs_embeds)
+        logits = self.classify(outputs, attention_mask)  # B L
         loss = None if labels is None else sequence_classification_loss(logits, labels, self.problem_type)
         return _finish(SequenceClassifierOutput(loss, logits, outputs.hidden_states, outputs.attentions), return_dict)
 
@@ -147,7 +154,7 @@ class EncoderForTokenClassification(EncoderPreTrainedModel):
                 return_dict=True) -> TokenClassifierOutput | tuple:
         outputs = self.encode(input_ids, attention_mask, output_attentions, output_hidden_states,
                               token_type_ids=token_type_ids, position_ids=position_ids, inputs_embeds=inputs_embeds)
-        logits = self.classifier(self.dropout(outputs.last_hidden_state))  # B T L
+        logits = self.classifier(self.dropout(self.task_features(outputs.last_hidden_state)))  # B T L
         loss = None if labels is None else token_loss(logits, labels)
         return _finish(TokenClassifierOutput(loss, logits, outputs.hidden_states, outputs.attentions), return_dict)
 
@@ -155,10 +162,12 @@ class EncoderForTokenClassification(EncoderPreTrainedModel):
 class EncoderForQuestionAnswering(EncoderPreTrainedModel):
     """Hidden states -> Linear(D, 2): start and end logits of the answer span (padding positions get -inf)."""
 
+    span_layer_name: ClassVar[str] = "qa_outputs"  # the checkpoint's name for the Linear(D, 2)
+
     def __init__(self, config):
         super().__init__(config)
         self.attach_backbone(add_pooling_layer=False)
-        self.qa_outputs = nn.Linear(config.hidden_size, 2)
+        setattr(self, self.span_layer_name, nn.Linear(config.hidden_size, 2))
         self.dropout = nn.Dropout(self.qa_dropout()) if self.qa_dropout() is not None else nn.Identity()
         self.post_init()
 
@@ -171,7 +180,8 @@ class EncoderForQuestionAnswering(EncoderPreTrainedModel):
                 output_hidden_states=False, return_dict=True) -> QuestionAnsweringModelOutput | tuple:
         outputs = self.encode(input_ids, attention_mask, output_attentions, output_hidden_states,
                               token_type_ids=token_type_ids, position_ids=position_ids, inputs_embeds=inputs_embeds)
-        logits = self.qa_outputs(self.dropout(outputs.last_hidden_state))  # B T 2
+        span_layer = getattr(self, self.span_layer_name)
+        logits = span_layer(self.dropout(self.task_features(outputs.last_hidden_state)))  # B T 2
         start_logits, end_logits = span_logits(logits, attention_mask)  # B T each
         loss = None
         if start_positions is not None and end_positions is not None:
@@ -189,7 +199,8 @@ class EncoderForMultipleChoice(EncoderPreTrainedModel):
         super().__init__(config)
         self.attach_backbone(self.add_pooling_layer)
 
-    def choice_scores(self, outputs: BaseModelOutputWithPooling) -> torch.Tensor:  # -> (B*C) 1
+    def choice_scores(self, outputs: BaseModelOutputWithPooling, attention_mask: torch.Tensor | None) -> torch.Tensor:
+        """(B*C) 1 scores, one per encoded choice (the mask is (B*C) T)."""
         raise NotImplementedError
 
     def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None,
@@ -197,9 +208,10 @@ class EncoderForMultipleChoice(EncoderPreTrainedModel):
                 return_dict=True) -> MultipleChoiceModelOutput | tuple:
         B, C, (input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds) = choices_as_batch(
             type(self).__name__, input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds)
-        outputs = self.encode(input_ids, attention_mask, output_attentions, output_hidden_states, True,
-                              token_type_ids=token_type_ids, position_ids=position_ids, inputs_embeds=inputs_embeds)
-        logits = self.choice_scores(outputs).view(B, C)  # B C
+        outputs = self.encode(input_ids, attention_mask, output_attentions, output_hidden_states,
+                              reads_first_token_only=True, token_type_ids=token_type_ids, position_ids=position_ids,
+                              inputs_embeds=inputs_embeds)
+        logits = self.choice_scores(outputs, attention_mask).view(B, C)  # B C
         loss = None if labels is None else F.cross_entropy(logits, labels.view(-1))
         return _finish(MultipleChoiceModelOutput(loss, logits, outputs.hidden_states, outputs.attentions), return_dict)
 
@@ -215,11 +227,17 @@ class EncoderForMaskedLM(EncoderPreTrainedModel):
     def lm_logits(self, hidden_states: torch.Tensor) -> torch.Tensor:  # B T D -> B T V
         raise NotImplementedError
 
+    def scored_positions(self, hidden_states: torch.Tensor, labels: torch.Tensor | None
+                         ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The hidden states (and labels) to score: all of them, unless a family scores only labelled tokens."""
+        return hidden_states, labels
+
     def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None,
                 inputs_embeds=None, labels=None, output_attentions=False, output_hidden_states=False,
                 return_dict=True) -> MaskedLMOutput | tuple:
         outputs = self.encode(input_ids, attention_mask, output_attentions, output_hidden_states,
                               token_type_ids=token_type_ids, position_ids=position_ids, inputs_embeds=inputs_embeds)
-        logits = self.lm_logits(outputs.last_hidden_state)  # B T V
+        hidden_states, labels = self.scored_positions(outputs.last_hidden_state, labels)
+        logits = self.lm_logits(hidden_states)  # B T V
         loss = None if labels is None else token_loss(logits, labels)
         return _finish(MaskedLMOutput(loss, logits, outputs.hidden_states, outputs.attentions), return_dict)

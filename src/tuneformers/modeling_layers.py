@@ -314,6 +314,13 @@ def first_token_or_mean(hidden_states: torch.Tensor, attention_mask: torch.Tenso
 # ---- inputs ----------------------------------------------------------------------------------------
 
 
+def check_position_limit(num_tokens: int, limit: int) -> None:
+    """A clear error when an input is longer than the model's learned positions (instead of an index error)."""
+    if num_tokens > limit:
+        raise ValueError(f"The input has {num_tokens} tokens but this model has position embeddings for only {limit}. "
+                         f"Tokenize with truncation=True, max_length={limit}.")
+
+
 def check_input_ids(input_ids: torch.Tensor | None, inputs_embeds: torch.Tensor | None) -> None:
     if (input_ids is None) == (inputs_embeds is None):
         raise ValueError("Pass exactly one of input_ids or inputs_embeds.")

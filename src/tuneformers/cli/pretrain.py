@@ -2,15 +2,17 @@
 
 * ``--model NAME_OR_DIR`` continues pretraining that checkpoint on your text (domain adaptation; a
   checkpoint without a masked-LM head, such as all-MiniLM-L6-v2, gets a new one).
-* ``--config_name bert --vocab_size N`` starts from scratch: a WordPiece tokenizer is trained on the
-  training file first, then a new BERT of the size the flags give.
+* ``--config_name bert|roberta --vocab_size N`` starts from scratch: a tokenizer is trained on the
+  training file first (WordPiece for BERT, byte-level BPE for RoBERTa), then a new model of the size the
+  flags give.
 * Without ``--train_file``: continued pretraining of all-MiniLM-L6-v2 on the packaged Rotten Tomatoes
   review snippets.
 
 Text is read from .txt (one text per line) or .jsonl files, optionally .gz / .bz2, and tokenized once
 into a cache in ``<output_dir>/lm_cache``, so a corpus larger than memory works. The run folder gets
 the model and tokenizer, metrics.json (held-out loss, perplexity and top-k accuracy before and after),
-trainer_state.json and training_plot.png.
+trainer_state.json and training_plot.png. ``--config FILE`` reads flag values from JSON or YAML, as in
+``tuneformers train``.
 """
 
 from __future__ import annotations
@@ -26,8 +28,8 @@ from ..typed_dataclass import add_dataclass_arguments
 from .common import CLIError, check_run_arguments, format_table, write_json
 from ..constants import METRICS_NAME, PLOT_NAME
 from .train import set_defaults, training_arguments
+from .train_tokenizer import TOKENIZER_KINDS
 
-CONFIG_NAMES = ("bert",)
 PACKAGED_DATA = "rotten_tomatoes"
 # The packaged default stays a few CPU-minutes: a slice of the snippets, short blocks.
 PACKAGED_SAMPLES = (4000, 500)
@@ -53,7 +55,7 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> argpa
         "pretrain", parents=parents, allow_abbrev=False,
         help="train a masked language model on unlabelled text (from scratch, or continue a checkpoint)",
         description="Masked-language-model training on a text file: continue pretraining a checkpoint on your "
-                    "domain's text, or train a new tokenizer and a new BERT from scratch. Every "
+                    "domain's text, or train a new tokenizer and a new BERT or RoBERTa from scratch. Every "
                     "TrainingArguments field is a flag.",
         epilog="Examples: tuneformers pretrain --train_file corpus.txt --config_name bert --vocab_size 8000 "
                "--output_dir outputs/my_bert ; tuneformers pretrain --train_file reviews.txt.gz "
@@ -62,7 +64,7 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> argpa
     group.add_argument("--model_name_or_path", "--model", default=None, metavar="NAME_OR_DIR",
                        help="Checkpoint to continue pretraining (default without --config_name: "
                             "sentence-transformers/all-MiniLM-L6-v2).")
-    group.add_argument("--config_name", choices=CONFIG_NAMES, default=None,
+    group.add_argument("--config_name", choices=tuple(TOKENIZER_KINDS), default=None,
                        help="Train a new model of this family from scratch, with a tokenizer trained on --train_file.")
     group.add_argument("--train_file", default=None,
                        help="Text to train on: .txt (one text per line) or .jsonl, optionally .gz/.bz2 "
@@ -80,11 +82,14 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> argpa
     group.add_argument("--whole_word_mask", action="store_true", help="Mask whole words instead of single word pieces.")
     group.add_argument("--max_train_samples", type=int, default=None, help="Use at most this many training blocks.")
     group.add_argument("--max_eval_samples", type=int, default=None, help="Use at most this many held-out blocks.")
+    group.add_argument("--config", default=None, metavar="FILE",
+                       help="JSON or YAML file of flag values (names without --); flags given explicitly win.")
     group.add_argument("--no_plot", action="store_true", help=f"Do not write {PLOT_NAME}.")
     scratch = parser.add_argument_group("From scratch (with --config_name)")
-    scratch.add_argument("--vocab_size", type=int, default=8000, help="WordPiece vocabulary size (default: 8000).")
+    scratch.add_argument("--vocab_size", type=int, default=8000, help="Tokenizer vocabulary size (default: 8000).")
     scratch.add_argument("--min_frequency", type=int, default=2, help="Keep pieces seen this often (default: 2).")
-    scratch.add_argument("--cased", action="store_true", help="Keep upper case (default: lower-case the text).")
+    scratch.add_argument("--cased", action="store_true",
+                         help="BERT: keep upper case (default: lower-case the text). RoBERTa's bytes are always cased.")
     scratch.add_argument("--hidden_size", type=int, default=256, help="Hidden size (default: 256).")
     scratch.add_argument("--num_hidden_layers", type=int, default=4, help="Layers (default: 4).")
     scratch.add_argument("--num_attention_heads", type=int, default=4, help="Attention heads (default: 4).")
@@ -236,17 +241,13 @@ def build_datasets(args: argparse.Namespace, tokenizer: Any, train_file: Path, c
 
 def new_tokenizer(args: argparse.Namespace, train_file: Path) -> Any:
     from ..data.language_modeling import read_texts
-    from ..models.bert.tokenization_bert_fast import train_bert_tokenizer
+    from .train_tokenizer import train_new_tokenizer
 
     started = time.perf_counter()
-    try:
-        tokenizer = train_bert_tokenizer(read_texts(train_file, args.text_column), args.vocab_size,
-                                         min_frequency=args.min_frequency, do_lower_case=not args.cased,
-                                         model_max_length=args.block_size)
-    except ValueError as error:
-        raise CLIError(str(error)) from None
-    print(f"tuneformers pretrain: trained a {len(tokenizer)}-piece WordPiece tokenizer on {train_file.name} in "
-          f"{time.perf_counter() - started:.0f} s", flush=True)
+    tokenizer = train_new_tokenizer(args.config_name, read_texts(train_file, args.text_column), args.vocab_size,
+                                    args.min_frequency, args.cased, args.block_size)
+    print(f"tuneformers pretrain: trained a {len(tokenizer)}-piece {TOKENIZER_KINDS[args.config_name]} tokenizer on "
+          f"{train_file.name} in {time.perf_counter() - started:.0f} s", flush=True)
     return tokenizer
 
 
@@ -259,14 +260,20 @@ def load_tokenizer(name: str) -> Any:
 def new_model(args: argparse.Namespace, tokenizer: Any) -> Any:
     from ..models.auto.modeling_auto import AutoModelForMaskedLM
     from ..models.bert.configuration_bert import BertConfig
+    from ..models.roberta.configuration_roberta import RobertaConfig
 
     if args.hidden_size % args.num_attention_heads:
         raise CLIError(f"--hidden_size {args.hidden_size} must be a multiple of --num_attention_heads "
                        f"{args.num_attention_heads}.")
-    config = BertConfig(vocab_size=len(tokenizer), hidden_size=args.hidden_size,
-                        num_hidden_layers=args.num_hidden_layers, num_attention_heads=args.num_attention_heads,
-                        intermediate_size=args.intermediate_size, max_position_embeddings=max(512, args.block_size),
-                        pad_token_id=tokenizer.pad_token_id)
+    size = dict(vocab_size=len(tokenizer), hidden_size=args.hidden_size, num_hidden_layers=args.num_hidden_layers,
+                num_attention_heads=args.num_attention_heads, intermediate_size=args.intermediate_size,
+                pad_token_id=tokenizer.pad_token_id)
+    if args.config_name == "roberta":  # positions start after the padding id, as in RoBERTa's 514
+        config = RobertaConfig(**size, max_position_embeddings=max(512, args.block_size) + tokenizer.pad_token_id + 1,
+                               type_vocab_size=1, bos_token_id=tokenizer.bos_token_id,
+                               eos_token_id=tokenizer.eos_token_id)
+    else:
+        config = BertConfig(**size, max_position_embeddings=max(512, args.block_size))
     return AutoModelForMaskedLM.from_config(config)
 
 

@@ -148,7 +148,7 @@ def load_config(path: str, parser: argparse.ArgumentParser) -> dict[str, Any]:
     for key, value in values.items():
         name = str(key).lstrip("-").replace("-", "_")
         if name not in known:
-            hint = did_you_mean(name, sorted(known)) or " See `tuneformers train --help` for the flags."
+            hint = did_you_mean(name, sorted(known)) or f" See `{parser.prog} --help` for the flags."
             raise CLIError(f"--config {path}: unknown setting {key!r}.{hint}")
         checked[name] = value
     return checked

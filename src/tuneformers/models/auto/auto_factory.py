@@ -1,7 +1,8 @@
 """The factory behind the Auto model classes of both frameworks: model_type -> class, resolved lazily. No torch.
 
-``modeling_auto.py`` (PyTorch) and ``modeling_tf_auto.py`` (TensorFlow) each hold a table
-task -> model_type -> (module under tuneformers.models, class name) and subclass ``AutoModelFactory`` once per task.
+``modeling_auto.py`` (PyTorch) and ``modeling_tf_auto.py`` (TensorFlow) each list their families
+(model_type -> module under tuneformers.models, class-name prefix), expand them with ``task_mapping_names`` into
+task -> model_type -> (module, class name), and subclass ``AutoModelFactory`` once per task.
 """
 
 from __future__ import annotations
@@ -13,6 +14,18 @@ from typing import Any, ClassVar
 
 from ...hub import split_hub_kwargs
 from .configuration_auto import AutoConfig, LazyMapping, config_class_for
+
+
+TASK_CLASS_SUFFIXES = {"base": "Model", "sequence-classification": "ForSequenceClassification",
+                       "token-classification": "ForTokenClassification", "question-answering": "ForQuestionAnswering",
+                       "masked-lm": "ForMaskedLM", "multiple-choice": "ForMultipleChoice"}
+
+
+def task_mapping_names(families: dict[str, tuple[str, str]]) -> dict[str, dict[str, tuple[str, str]]]:
+    """model_type -> (module, class-name prefix), for families with a class for every task ->
+    task -> model_type -> (module, class name), e.g. "masked-lm" -> "bert" -> ("bert.modeling_bert", "BertForMaskedLM")."""
+    return {task: {model_type: (module, prefix + suffix) for model_type, (module, prefix) in families.items()}
+            for task, suffix in TASK_CLASS_SUFFIXES.items()}
 
 
 class AutoModelFactory:

@@ -2,71 +2,21 @@
 
 from __future__ import annotations
 
-from .auto_factory import AutoModelFactory, model_mapping
+from .auto_factory import AutoModelFactory, model_mapping, task_mapping_names
 
-# task -> model_type -> (module under tuneformers.models, class name)
-MODEL_MAPPING_NAMES: dict[str, dict[str, tuple[str, str]]] = {
-    "base": {
-        "bert": ("bert.modeling_bert", "BertModel"),
-        "roberta": ("roberta.modeling_roberta", "RobertaModel"),
-        "xlm-roberta": ("xlm_roberta.modeling_xlm_roberta", "XLMRobertaModel"),
-        "camembert": ("camembert.modeling_camembert", "CamembertModel"),
-        "distilbert": ("distilbert.modeling_distilbert", "DistilBertModel"),
-        "electra": ("electra.modeling_electra", "ElectraModel"),
-    },
-    "sequence-classification": {
-        "bert": ("bert.modeling_bert", "BertForSequenceClassification"),
-        "roberta": ("roberta.modeling_roberta", "RobertaForSequenceClassification"),
-        "xlm-roberta": ("xlm_roberta.modeling_xlm_roberta", "XLMRobertaForSequenceClassification"),
-        "camembert": ("camembert.modeling_camembert", "CamembertForSequenceClassification"),
-        "distilbert": ("distilbert.modeling_distilbert", "DistilBertForSequenceClassification"),
-        "electra": ("electra.modeling_electra", "ElectraForSequenceClassification"),
-    },
-    "token-classification": {
-        "bert": ("bert.modeling_bert", "BertForTokenClassification"),
-        "roberta": ("roberta.modeling_roberta", "RobertaForTokenClassification"),
-        "xlm-roberta": ("xlm_roberta.modeling_xlm_roberta", "XLMRobertaForTokenClassification"),
-        "camembert": ("camembert.modeling_camembert", "CamembertForTokenClassification"),
-        "distilbert": ("distilbert.modeling_distilbert", "DistilBertForTokenClassification"),
-        "electra": ("electra.modeling_electra", "ElectraForTokenClassification"),
-    },
-    "question-answering": {
-        "bert": ("bert.modeling_bert", "BertForQuestionAnswering"),
-        "roberta": ("roberta.modeling_roberta", "RobertaForQuestionAnswering"),
-        "xlm-roberta": ("xlm_roberta.modeling_xlm_roberta", "XLMRobertaForQuestionAnswering"),
-        "camembert": ("camembert.modeling_camembert", "CamembertForQuestionAnswering"),
-        "distilbert": ("distilbert.modeling_distilbert", "DistilBertForQuestionAnswering"),
-        "electra": ("electra.modeling_electra", "ElectraForQuestionAnswering"),
-    },
-    "masked-lm": {
-        "bert": ("bert.modeling_bert", "BertForMaskedLM"),
-        "roberta": ("roberta.modeling_roberta", "RobertaForMaskedLM"),
-        "xlm-roberta": ("xlm_roberta.modeling_xlm_roberta", "XLMRobertaForMaskedLM"),
-        "camembert": ("camembert.modeling_camembert", "CamembertForMaskedLM"),
-        "distilbert": ("distilbert.modeling_distilbert", "DistilBertForMaskedLM"),
-        "electra": ("electra.modeling_electra", "ElectraForMaskedLM"),
-    },
-    "multiple-choice": {
-        "bert": ("bert.modeling_bert", "BertForMultipleChoice"),
-        "roberta": ("roberta.modeling_roberta", "RobertaForMultipleChoice"),
-        "xlm-roberta": ("xlm_roberta.modeling_xlm_roberta", "XLMRobertaForMultipleChoice"),
-        "camembert": ("camembert.modeling_camembert", "CamembertForMultipleChoice"),
-        "distilbert": ("distilbert.modeling_distilbert", "DistilBertForMultipleChoice"),
-        "electra": ("electra.modeling_electra", "ElectraForMultipleChoice"),
-    },
-}
-TASK_CLASS_SUFFIXES = {"base": "Model", "sequence-classification": "ForSequenceClassification",
-                       "token-classification": "ForTokenClassification", "question-answering": "ForQuestionAnswering",
-                       "masked-lm": "ForMaskedLM", "multiple-choice": "ForMultipleChoice"}
-# families with every task: model_type -> (module under tuneformers.models, class-name prefix)
+# model_type -> (module under tuneformers.models, class-name prefix); every family has every task's class
 FAMILY_MODULES: dict[str, tuple[str, str]] = {
+    "bert": ("bert.modeling_bert", "Bert"),
+    "roberta": ("roberta.modeling_roberta", "Roberta"),
+    "xlm-roberta": ("xlm_roberta.modeling_xlm_roberta", "XLMRoberta"),
+    "camembert": ("camembert.modeling_camembert", "Camembert"),
+    "distilbert": ("distilbert.modeling_distilbert", "DistilBert"),
+    "electra": ("electra.modeling_electra", "Electra"),
     "mpnet": ("mpnet.modeling_mpnet", "MPNet"),
     "deberta-v2": ("deberta_v2.modeling_deberta_v2", "DebertaV2"),
     "modernbert": ("modernbert.modeling_modernbert", "ModernBert"),
 }
-for _model_type, (_module, _prefix) in FAMILY_MODULES.items():
-    for _task, _suffix in TASK_CLASS_SUFFIXES.items():
-        MODEL_MAPPING_NAMES[_task][_model_type] = (_module, _prefix + _suffix)
+MODEL_MAPPING_NAMES = task_mapping_names(FAMILY_MODULES)
 
 
 class _AutoModel(AutoModelFactory):

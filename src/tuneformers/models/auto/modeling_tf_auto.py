@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from .auto_factory import AutoModelFactory, model_mapping
+from .auto_factory import AutoModelFactory, model_mapping, task_mapping_names
 
-# task -> model_type -> (module under tuneformers.models, class name)
-TF_MODEL_MAPPING_NAMES: dict[str, dict[str, tuple[str, str]]] = {
-    "base": {"bert": ("bert.modeling_tf_bert", "TFBertModel")},
-    "sequence-classification": {"bert": ("bert.modeling_tf_bert", "TFBertForSequenceClassification")},
-    "token-classification": {"bert": ("bert.modeling_tf_bert", "TFBertForTokenClassification")},
-    "question-answering": {"bert": ("bert.modeling_tf_bert", "TFBertForQuestionAnswering")},
-    "masked-lm": {"bert": ("bert.modeling_tf_bert", "TFBertForMaskedLM")},
-    "multiple-choice": {"bert": ("bert.modeling_tf_bert", "TFBertForMultipleChoice")},
+# model_type -> (module under tuneformers.models, class-name prefix); every family has every task's class
+TF_FAMILY_MODULES: dict[str, tuple[str, str]] = {
+    "bert": ("bert.modeling_tf_bert", "TFBert"),
+    "roberta": ("roberta.modeling_tf_roberta", "TFRoberta"),
+    "distilbert": ("distilbert.modeling_tf_distilbert", "TFDistilBert"),
 }
+TF_MODEL_MAPPING_NAMES = task_mapping_names(TF_FAMILY_MODULES)
 
 
 class _TFAutoModel(AutoModelFactory):

@@ -19,8 +19,8 @@ from ...activations import torch_activation
 from ...modeling_outputs import (
     BaseModelOutputWithPooling,
 )
-from ...modeling_layers import (TokenLayout, attend, check_input_ids, embed_tokens, encode_real_tokens,
-                                init_encoder_weights, query_tokens, run_layers)
+from ...modeling_layers import (TokenLayout, attend, check_input_ids, check_position_limit, embed_tokens,
+                                encode_real_tokens, init_encoder_weights, query_tokens, run_layers)
 from ...modeling_heads import (EncoderForMaskedLM, EncoderForMultipleChoice, EncoderForQuestionAnswering,
                                 EncoderForSequenceClassification, EncoderForTokenClassification, EncoderPreTrainedModel)
 from . import convert_bert  # noqa: F401  (registers the PyTorch <-> TF weight names of BERT)
@@ -45,12 +45,7 @@ class BertEmbeddings(nn.Module):
         if inputs_embeds is None:
             inputs_embeds = embed_tokens(self.word_embeddings, input_ids)  # B T D
         B, T, _ = inputs_embeds.shape
-        if T > self.position_embeddings.num_embeddings:
-            raise ValueError(
-                f"The input has {T} tokens but this model has position embeddings for only "
-                f"{self.position_embeddings.num_embeddings}. Tokenize with truncation=True, "
-                f"max_length={self.position_embeddings.num_embeddings}."
-            )
+        check_position_limit(T, self.position_embeddings.num_embeddings)
         if position_ids is None:
             position_ids = torch.arange(T, device=inputs_embeds.device).unsqueeze(0)  # 1 T
         if token_type_ids is None:
@@ -226,7 +221,7 @@ class BertForSequenceClassification(BertPreTrainedModel, EncoderForSequenceClass
         self.classifier = nn.Linear(config.hidden_size, config.num_labels)
         self.post_init()
 
-    def classify(self, outputs: BaseModelOutputWithPooling) -> torch.Tensor:
+    def classify(self, outputs: BaseModelOutputWithPooling, attention_mask) -> torch.Tensor:
         return self.classifier(self.dropout(outputs.pooler_output))  # B num_labels
 
 
@@ -304,7 +299,7 @@ class BertForMultipleChoice(BertPreTrainedModel, EncoderForMultipleChoice):
         self.classifier = nn.Linear(config.hidden_size, 1)
         self.post_init()
 
-    def choice_scores(self, outputs: BaseModelOutputWithPooling) -> torch.Tensor:
+    def choice_scores(self, outputs: BaseModelOutputWithPooling, attention_mask) -> torch.Tensor:
         return self.classifier(self.dropout(outputs.pooler_output))  # (B*C) 1
 
 

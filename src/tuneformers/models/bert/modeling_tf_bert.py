@@ -176,16 +176,18 @@ class TFBertEncoder(keras.layers.Layer):
         self.layer = [TFBertLayer(config, name=f"layer_._{index}") for index in range(config.num_hidden_layers)]
 
     def call(self, hidden, mask_bias, output_hidden_states=False, output_attentions=False, training=False):
-        all_hidden, all_attentions = [hidden], []
-        for block in self.layer:
-            hidden, probs = block(hidden, mask_bias, training=training)
-            all_hidden.append(hidden)
-            all_attentions.append(probs)
-        return (
-            hidden,
-            tuple(all_hidden) if output_hidden_states else None,
-            tuple(all_attentions) if output_attentions else None,
-        )
+        return run_tf_layers(self.layer, hidden, mask_bias, output_hidden_states, output_attentions, training)
+
+
+def run_tf_layers(layers, hidden, mask_bias, output_hidden_states: bool, output_attentions: bool, training: bool):
+    """Each layer in turn: (last hidden states, all hidden states or None, attention probabilities or None)."""
+    all_hidden, all_attentions = [hidden], []
+    for block in layers:
+        hidden, probs = block(hidden, mask_bias, training=training)
+        all_hidden.append(hidden)
+        all_attentions.append(probs)
+    return (hidden, tuple(all_hidden) if output_hidden_states else None,
+            tuple(all_attentions) if output_attentions else None)
 
 
 class TFBertPooler(keras.layers.Layer):

@@ -91,14 +91,14 @@ def train_bert_tokenizer(text_iterator: Iterable[str] | Iterable[list[str]], voc
     trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, min_frequency=min_frequency,
                                         special_tokens=specials, show_progress=show_progress,
                                         continuing_subword_prefix="##")
-    backend.train_from_iterator(_text_batches(text_iterator), trainer=trainer, length=length)
+    backend.train_from_iterator(text_batches(text_iterator), trainer=trainer, length=length)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / TOKENIZER_FILE
         backend.save(str(path))
         return BertTokenizerFast(tokenizer_file=path, **options)
 
 
-def _text_batches(texts: Iterable[str] | Iterable[list[str]]) -> Iterator[list[str]]:
+def text_batches(texts: Iterable[str] | Iterable[list[str]]) -> Iterator[list[str]]:
     """Batches of strings, from strings or batches; anything else is an error naming the bad item."""
     batch: list[str] = []
     for index, item in enumerate(texts):

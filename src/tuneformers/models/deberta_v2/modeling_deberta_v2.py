@@ -17,13 +17,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from ...activations import torch_activation
-from ...configuration_utils import infer_problem_type
-from ...modeling_layers import (TokenLayout, attend, attention_bias_from_mask, check_input_ids, choices_as_batch,
-                                embed_tokens, init_encoder_weights, run_layers, sequence_classification_loss, span_logits,
-                                span_loss, token_loss)
-from ...modeling_outputs import (BaseModelOutputWithPooling, MaskedLMOutput, MultipleChoiceModelOutput,
-                                 QuestionAnsweringModelOutput, SequenceClassifierOutput, TokenClassifierOutput)
-from ...modeling_utils import PreTrainedModel
+from ...modeling_heads import (EncoderForMaskedLM, EncoderForMultipleChoice, EncoderForQuestionAnswering,
+                               EncoderForSequenceClassification, EncoderForTokenClassification, EncoderPreTrainedModel)
+from ...modeling_layers import (TokenLayout, attend, attention_bias_from_mask, check_input_ids, check_position_limit,
+                                embed_tokens, init_encoder_weights, run_layers)
+from ...modeling_outputs import BaseModelOutputWithPooling
 from ..bert.modeling_bert import BertIntermediate, BertOutput, BertSelfOutput
 from .configuration_deberta_v2 import DebertaV2Config
 
@@ -46,9 +44,7 @@ class DebertaV2Embeddings(nn.Module):
         embeddings = embed_tokens(self.word_embeddings, input_ids) if inputs_embeds is None else inputs_embeds  # B T E
         B, T, _ = embeddings.shape
         if self.position_embeddings is not None:
-            if T > self.max_positions:
-                raise ValueError(f"The input has {T} tokens but this model has position embeddings for only "
-                                 f"{self.max_positions}. Tokenize with truncation=True, max_length={self.max_positions}.")
+            check_position_limit(T, self.max_positions)
             if position_ids is None:
                 position_ids = torch.arange(T, device=embeddings.device).unsqueeze(0)  # 1 T
             embeddings = embeddings + self.position_embeddings(position_ids)
@@ -181,9 +177,15 @@ class DebertaV2Encoder(nn.Module):
                           self.gradient_checkpointing, attention_bias, relative_pos, self.rel_embedding())
 
 
-class DebertaV2PreTrainedModel(PreTrainedModel):
+class DebertaV2PreTrainedModel(EncoderPreTrainedModel):
     config_class = DebertaV2Config
     base_model_prefix = "deberta"
+
+    def build_backbone(self, add_pooling_layer: bool) -> DebertaV2Model:
+        return DebertaV2Model(self.config)  # no pooler: the classification heads pool with their ContextPooler
+
+    def classifier_dropout_rate(self) -> float:
+        return self.config.hidden_dropout_prob
 
     def _init_weights(self, module: nn.Module) -> None:
         init_encoder_weights(module, self.config.initializer_range, _zero_lm_head_bias)
@@ -226,76 +228,48 @@ class ContextPooler(nn.Module):
         return self.activation(self.dense(self.dropout(hidden_states[:, 0])))
 
 
-def _classifier_dropout(config: DebertaV2Config) -> nn.Dropout:
-    return nn.Dropout(config.hidden_dropout_prob if config.cls_dropout is None else config.cls_dropout)
+class _PooledScores:
+    """ContextPooler -> dropout (cls_dropout) -> Linear(D, outputs): sequence classification and multiple choice."""
+
+    def attach_pooled_classifier(self, config: DebertaV2Config, outputs: int) -> None:
+        self.pooler = ContextPooler(config)
+        self.dropout = nn.Dropout(config.hidden_dropout_prob if config.cls_dropout is None else config.cls_dropout)
+        self.classifier = nn.Linear(config.hidden_size, outputs)
+
+    def pooled_scores(self, outputs: BaseModelOutputWithPooling) -> torch.Tensor:  # -> B outputs
+        return self.classifier(self.dropout(self.pooler(outputs.last_hidden_state)))
 
 
-class DebertaV2ForSequenceClassification(DebertaV2PreTrainedModel):
+class DebertaV2ForSequenceClassification(DebertaV2PreTrainedModel, EncoderForSequenceClassification, _PooledScores):
     """ContextPooler -> dropout -> Linear(D, num_labels). Loss from config.problem_type (inferred when None)."""
 
     def __init__(self, config: DebertaV2Config):
         super().__init__(config)
-        self.num_labels = config.num_labels
-        self.deberta = DebertaV2Model(config)
-        self.pooler = ContextPooler(config)
-        self.dropout = _classifier_dropout(config)
-        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
-        self.problem_type = infer_problem_type(config.problem_type, config.num_labels)
+        self.attach_pooled_classifier(config, config.num_labels)
         self.post_init()
 
-    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, inputs_embeds=None,
-                labels=None, output_attentions=False, output_hidden_states=False,
-                return_dict=True) -> SequenceClassifierOutput | tuple:
-        outputs = self.deberta(input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds,
-                               output_attentions, output_hidden_states)
-        logits = self.classifier(self.dropout(self.pooler(outputs.last_hidden_state)))  # B num_labels
-        loss = None if labels is None else sequence_classification_loss(logits, labels, self.problem_type)
-        output = SequenceClassifierOutput(loss, logits, outputs.hidden_states, outputs.attentions)
-        return output if return_dict else output.to_tuple()
+    def classify(self, outputs, attention_mask) -> torch.Tensor:
+        return self.pooled_scores(outputs)  # B L
 
 
-class DebertaV2ForTokenClassification(DebertaV2PreTrainedModel):
+class DebertaV2ForTokenClassification(DebertaV2PreTrainedModel, EncoderForTokenClassification):
     """Hidden states -> dropout -> Linear(D, num_labels) per token; labels of -100 are ignored."""
 
-    def __init__(self, config: DebertaV2Config):
-        super().__init__(config)
-        self.num_labels = config.num_labels
-        self.deberta = DebertaV2Model(config)
-        self.dropout = nn.Dropout(config.hidden_dropout_prob)
-        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
-        self.post_init()
 
-    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, inputs_embeds=None,
-                labels=None, output_attentions=False, output_hidden_states=False,
-                return_dict=True) -> TokenClassifierOutput | tuple:
-        outputs = self.deberta(input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds,
-                               output_attentions, output_hidden_states)
-        logits = self.classifier(self.dropout(outputs.last_hidden_state))  # B T num_labels
-        loss = None if labels is None else token_loss(logits, labels)
-        output = TokenClassifierOutput(loss, logits, outputs.hidden_states, outputs.attentions)
-        return output if return_dict else output.to_tuple()
-
-
-class DebertaV2ForQuestionAnswering(DebertaV2PreTrainedModel):
+class DebertaV2ForQuestionAnswering(DebertaV2PreTrainedModel, EncoderForQuestionAnswering):
     """Hidden states -> Linear(D, 2): start and end logits of the answer span (padding positions get -inf)."""
 
+
+class DebertaV2ForMultipleChoice(DebertaV2PreTrainedModel, EncoderForMultipleChoice, _PooledScores):
+    """Each of C choices is encoded separately; ContextPooler -> dropout -> Linear(D, 1) gives B C scores."""
+
     def __init__(self, config: DebertaV2Config):
         super().__init__(config)
-        self.deberta = DebertaV2Model(config)
-        self.qa_outputs = nn.Linear(config.hidden_size, 2)
+        self.attach_pooled_classifier(config, 1)
         self.post_init()
 
-    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, inputs_embeds=None,
-                start_positions=None, end_positions=None, output_attentions=False, output_hidden_states=False,
-                return_dict=True) -> QuestionAnsweringModelOutput | tuple:
-        outputs = self.deberta(input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds,
-                               output_attentions, output_hidden_states)
-        start_logits, end_logits = span_logits(self.qa_outputs(outputs.last_hidden_state), attention_mask)  # B T each
-        loss = None
-        if start_positions is not None and end_positions is not None:
-            loss = span_loss(start_logits, end_logits, start_positions, end_positions)
-        output = QuestionAnsweringModelOutput(loss, start_logits, end_logits, outputs.hidden_states, outputs.attentions)
-        return output if return_dict else output.to_tuple()
+    def choice_scores(self, outputs, attention_mask) -> torch.Tensor:
+        return self.pooled_scores(outputs)  # (B*C) 1
 
 
 class LegacyDebertaV2PredictionHead(nn.Module):
@@ -332,13 +306,12 @@ class DebertaV2LMPredictionHead(nn.Module):
         return F.linear(hidden_states, word_embeddings.weight, self.bias)
 
 
-class DebertaV2ForMaskedLM(DebertaV2PreTrainedModel):
+class DebertaV2ForMaskedLM(DebertaV2PreTrainedModel, EncoderForMaskedLM):
     """Masked-token prediction scored against the word embeddings; labels of -100 are ignored.
     ``config.legacy`` picks the checkpoint layout of the head (see the two head classes)."""
 
     def __init__(self, config: DebertaV2Config):
         super().__init__(config)
-        self.deberta = DebertaV2Model(config)
         if config.legacy:
             self.cls = nn.Module()
             self.cls.predictions = LegacyDebertaV2PredictionHead(config)
@@ -354,46 +327,14 @@ class DebertaV2ForMaskedLM(DebertaV2PreTrainedModel):
         return {"cls.predictions.decoder.weight": "deberta.embeddings.word_embeddings.weight",
                 "cls.predictions.decoder.bias": "cls.predictions.bias"}
 
-    def _head(self) -> nn.Module:
-        return self.cls.predictions if self.config.legacy else self.lm_predictions.lm_head
-
     def tie_weights(self) -> None:
         if self.config.legacy:
             self.cls.predictions.decoder.weight = self.deberta.embeddings.word_embeddings.weight
             self.cls.predictions.decoder.bias = self.cls.predictions.bias
 
-    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, inputs_embeds=None,
-                labels=None, output_attentions=False, output_hidden_states=False,
-                return_dict=True) -> MaskedLMOutput | tuple:
-        outputs = self.deberta(input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds,
-                               output_attentions, output_hidden_states)
-        logits = self._head()(outputs.last_hidden_state, self.deberta.embeddings.word_embeddings)  # B T V
-        loss = None if labels is None else token_loss(logits, labels)
-        output = MaskedLMOutput(loss, logits, outputs.hidden_states, outputs.attentions)
-        return output if return_dict else output.to_tuple()
-
-
-class DebertaV2ForMultipleChoice(DebertaV2PreTrainedModel):
-    """Each of C choices is encoded separately; ContextPooler -> dropout -> Linear(D, 1) gives B C scores."""
-
-    def __init__(self, config: DebertaV2Config):
-        super().__init__(config)
-        self.deberta = DebertaV2Model(config)
-        self.pooler = ContextPooler(config)
-        self.dropout = _classifier_dropout(config)
-        self.classifier = nn.Linear(config.hidden_size, 1)
-        self.post_init()
-
-    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, inputs_embeds=None,
-                labels=None, output_attentions=False, output_hidden_states=False,
-                return_dict=True) -> MultipleChoiceModelOutput | tuple:
-        B, C, flat = choices_as_batch(type(self).__name__, input_ids, attention_mask, token_type_ids, position_ids,
-                                      inputs_embeds)
-        outputs = self.deberta(*flat, output_attentions, output_hidden_states)
-        logits = self.classifier(self.dropout(self.pooler(outputs.last_hidden_state))).view(B, C)  # B C
-        loss = None if labels is None else F.cross_entropy(logits, labels.view(-1))
-        output = MultipleChoiceModelOutput(loss, logits, outputs.hidden_states, outputs.attentions)
-        return output if return_dict else output.to_tuple()
+    def lm_logits(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        head = self.cls.predictions if self.config.legacy else self.lm_predictions.lm_head
+        return head(hidden_states, self.deberta.embeddings.word_embeddings)  # B T V
 
 
 def _zero_lm_head_bias(module: nn.Module) -> None:

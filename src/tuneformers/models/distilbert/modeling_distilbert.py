@@ -18,8 +18,8 @@ from torch import nn
 from ...activations import torch_activation
 from ...modeling_heads import (EncoderForMaskedLM, EncoderForMultipleChoice, EncoderForQuestionAnswering,
                                EncoderForSequenceClassification, EncoderForTokenClassification, EncoderPreTrainedModel)
-from ...modeling_layers import (TokenLayout, attend, check_input_ids, embed_tokens, encode_real_tokens,
-                                init_encoder_weights, query_tokens)
+from ...modeling_layers import (TokenLayout, attend, check_input_ids, check_position_limit, embed_tokens,
+                                encode_real_tokens, init_encoder_weights, query_tokens)
 from ...modeling_outputs import BaseModelOutputWithPooling
 from ..bert.modeling_bert import BertEncoder
 from . import convert_distilbert  # noqa: F401  (registers the PyTorch <-> TF weight names of DistilBERT)
@@ -48,12 +48,7 @@ class Embeddings(nn.Module):
         if inputs_embeds is None:
             inputs_embeds = embed_tokens(self.word_embeddings, input_ids)  # B T D
         T = inputs_embeds.shape[1]
-        if T > self.position_embeddings.num_embeddings:
-            raise ValueError(
-                f"The input has {T} tokens but this model has position embeddings for only "
-                f"{self.position_embeddings.num_embeddings}. Tokenize with truncation=True, "
-                f"max_length={self.position_embeddings.num_embeddings}."
-            )
+        check_position_limit(T, self.position_embeddings.num_embeddings)
         if position_ids is None:
             position_ids = torch.arange(T, device=inputs_embeds.device).unsqueeze(0)  # 1 T
         return self.dropout(self.LayerNorm(inputs_embeds + self.position_embeddings(position_ids)))
@@ -171,7 +166,7 @@ class DistilBertForSequenceClassification(DistilBertPreTrainedModel, EncoderForS
         self.dropout = nn.Dropout(config.seq_classif_dropout)
         self.post_init()
 
-    def classify(self, outputs) -> torch.Tensor:
+    def classify(self, outputs, attention_mask) -> torch.Tensor:
         pooled = torch.relu(self.pre_classifier(outputs.last_hidden_state[:, 0]))  # B D
         return self.classifier(self.dropout(pooled))  # B L
 
@@ -195,7 +190,7 @@ class DistilBertForMultipleChoice(DistilBertPreTrainedModel, EncoderForMultipleC
         self.dropout = nn.Dropout(config.seq_classif_dropout)
         self.post_init()
 
-    def choice_scores(self, outputs) -> torch.Tensor:
+    def choice_scores(self, outputs, attention_mask) -> torch.Tensor:
         pooled = torch.relu(self.pre_classifier(outputs.last_hidden_state[:, 0]))  # (B*C) D
         return self.classifier(self.dropout(pooled))
 

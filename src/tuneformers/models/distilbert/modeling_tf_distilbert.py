@@ -32,6 +32,7 @@ from ..bert.modeling_tf_bert import (
     TFBertModel,
     TFBertPreTrainedModel,
     _dense,
+    run_tf_layers,
 )
 from . import convert_distilbert  # noqa: F401  (registers the PyTorch <-> TF weight names of DistilBERT)
 from .configuration_distilbert import DistilBertConfig, sinusoidal_position_table
@@ -120,13 +121,7 @@ class TFTransformer(keras.layers.Layer):
         self.layer = [TFTransformerBlock(config, name=f"layer_._{index}") for index in range(config.n_layers)]
 
     def call(self, hidden, mask_bias, output_hidden_states=False, output_attentions=False, training=False):
-        all_hidden, all_attentions = [hidden], []
-        for block in self.layer:
-            hidden, probs = block(hidden, mask_bias, training=training)
-            all_hidden.append(hidden)
-            all_attentions.append(probs)
-        return (hidden, tuple(all_hidden) if output_hidden_states else None,
-                tuple(all_attentions) if output_attentions else None)
+        return run_tf_layers(self.layer, hidden, mask_bias, output_hidden_states, output_attentions, training)
 
 
 class TFDistilBertMainLayer(keras.layers.Layer):

@@ -138,7 +138,7 @@ class ElectraForSequenceClassification(ElectraPreTrainedModel, EncoderForSequenc
         self.classifier = ClassificationHead(config.hidden_size, config.num_labels, dropout, "gelu")
         self.post_init()
 
-    def classify(self, outputs) -> torch.Tensor:
+    def classify(self, outputs, attention_mask) -> torch.Tensor:
         return self.classifier(outputs.last_hidden_state)  # B L
 
 
@@ -170,7 +170,7 @@ class ElectraForMultipleChoice(ElectraPreTrainedModel, EncoderForMultipleChoice)
         self.classifier = nn.Linear(config.hidden_size, 1)
         self.post_init()
 
-    def choice_scores(self, outputs) -> torch.Tensor:
+    def choice_scores(self, outputs, attention_mask) -> torch.Tensor:
         return self.classifier(self.sequence_summary(outputs.last_hidden_state))
 
 

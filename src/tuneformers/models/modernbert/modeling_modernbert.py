@@ -12,17 +12,14 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ...activations import torch_activation
-from ...configuration_utils import infer_problem_type
+from ...modeling_heads import (EncoderForMaskedLM, EncoderForMultipleChoice, EncoderForQuestionAnswering,
+                               EncoderForSequenceClassification, EncoderForTokenClassification, EncoderPreTrainedModel)
 from ...modeling_layers import (TokenLayout, apply_rotary, attend, attention_bias_from_mask, check_input_ids,
-                                choices_as_batch, embed_tokens, first_token_or_mean, rotary_cos_sin, run_layers,
-                                sequence_classification_loss, sliding_window_bias, span_logits, span_loss, token_loss)
-from ...modeling_outputs import (BaseModelOutputWithPooling, MaskedLMOutput, MultipleChoiceModelOutput,
-                                 QuestionAnsweringModelOutput, SequenceClassifierOutput, TokenClassifierOutput)
-from ...modeling_utils import PreTrainedModel
+                                embed_tokens, first_token_or_mean, rotary_cos_sin, run_layers, sliding_window_bias)
+from ...modeling_outputs import BaseModelOutputWithPooling
 from .configuration_modernbert import ModernBertConfig
 
 
@@ -93,7 +90,7 @@ class ModernBertEncoderLayer(nn.Module):
         return hidden_states + self.mlp(self.mlp_norm(hidden_states)), probs
 
 
-class ModernBertPreTrainedModel(PreTrainedModel):
+class ModernBertPreTrainedModel(EncoderPreTrainedModel):
     config_class = ModernBertConfig
     base_model_prefix = "model"
 
@@ -182,94 +179,71 @@ class ModernBertPredictionHead(nn.Module):
         return self.norm(self.act(self.dense(hidden_states)))
 
 
-class _ModernBertHeadModel(ModernBertPreTrainedModel):
-    """Backbone + prediction head + dropout + Linear(D, outputs): the layout every ModernBERT task head shares."""
+class _ModernBertTaskModel(ModernBertPreTrainedModel):
+    """What every ModernBERT task model shares: the backbone is read through a prediction head (``head``), and
+    classifiers use ``config.classifier_dropout``."""
 
-    def __init__(self, config: ModernBertConfig, outputs: int):
-        super().__init__(config)
-        self.model = ModernBertModel(config)
-        self.head = ModernBertPredictionHead(config)
-        self.drop = nn.Dropout(config.classifier_dropout)
-        self.classifier = nn.Linear(config.hidden_size, outputs)
-        self.post_init()
+    def build_backbone(self, add_pooling_layer: bool) -> ModernBertModel:
+        return ModernBertModel(self.config)
 
-    def project(self, hidden_states: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.drop(self.head(hidden_states)))
+    def attach_backbone(self, add_pooling_layer: bool = False) -> None:
+        super().attach_backbone(add_pooling_layer)
+        self.head = ModernBertPredictionHead(self.config)
+
+    def task_features(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        return self.head(hidden_states)
+
+    def classifier_dropout_rate(self) -> float:
+        return self.config.classifier_dropout
+
+    def attach_pooled_classifier(self, outputs: int) -> None:
+        self.drop = nn.Dropout(self.config.classifier_dropout)
+        self.classifier = nn.Linear(self.config.hidden_size, outputs)
+
+    def pooled_scores(self, outputs: BaseModelOutputWithPooling, attention_mask: torch.Tensor | None) -> torch.Tensor:
+        """First-token ("cls") or mean pooling -> head -> dropout -> classifier: B outputs."""
+        pooled = first_token_or_mean(outputs.last_hidden_state, attention_mask, self.config.classifier_pooling)  # B D
+        return self.classifier(self.drop(self.head(pooled)))
 
 
-class ModernBertForSequenceClassification(_ModernBertHeadModel):
+class ModernBertForSequenceClassification(_ModernBertTaskModel, EncoderForSequenceClassification):
     """First-token ("cls") or mean pooling -> head -> Linear(D, num_labels); loss from config.problem_type."""
 
     def __init__(self, config: ModernBertConfig):
-        super().__init__(config, config.num_labels)
-        self.num_labels = config.num_labels
-        self.problem_type = infer_problem_type(config.problem_type, config.num_labels)
+        super().__init__(config)
+        self.attach_pooled_classifier(config.num_labels)
+        self.post_init()
 
-    def forward(self, input_ids=None, attention_mask=None, position_ids=None, inputs_embeds=None, labels=None,
-                output_attentions=False, output_hidden_states=False, return_dict=True) -> SequenceClassifierOutput | tuple:
-        outputs = self.model(input_ids, attention_mask, position_ids, inputs_embeds, output_attentions,
-                             output_hidden_states)
-        pooled = first_token_or_mean(outputs.last_hidden_state, attention_mask, self.config.classifier_pooling)  # B D
-        logits = self.project(pooled)  # B num_labels
-        loss = None if labels is None else sequence_classification_loss(logits, labels, self.problem_type)
-        output = SequenceClassifierOutput(loss, logits, outputs.hidden_states, outputs.attentions)
-        return output if return_dict else output.to_tuple()
+    def classify(self, outputs, attention_mask) -> torch.Tensor:
+        return self.pooled_scores(outputs, attention_mask)  # B L
 
 
-class ModernBertForTokenClassification(_ModernBertHeadModel):
-    """Per token: head -> Linear(D, num_labels); labels of -100 are ignored."""
-
-    def __init__(self, config: ModernBertConfig):
-        super().__init__(config, config.num_labels)
-        self.num_labels = config.num_labels
-
-    def forward(self, input_ids=None, attention_mask=None, position_ids=None, inputs_embeds=None, labels=None,
-                output_attentions=False, output_hidden_states=False, return_dict=True) -> TokenClassifierOutput | tuple:
-        outputs = self.model(input_ids, attention_mask, position_ids, inputs_embeds, output_attentions,
-                             output_hidden_states)
-        logits = self.project(outputs.last_hidden_state)  # B T num_labels
-        loss = None if labels is None else token_loss(logits, labels)
-        output = TokenClassifierOutput(loss, logits, outputs.hidden_states, outputs.attentions)
-        return output if return_dict else output.to_tuple()
+class ModernBertForTokenClassification(_ModernBertTaskModel, EncoderForTokenClassification):
+    """Per token: head -> dropout -> Linear(D, num_labels); labels of -100 are ignored."""
 
 
-class ModernBertForQuestionAnswering(_ModernBertHeadModel):
+class ModernBertForQuestionAnswering(_ModernBertTaskModel, EncoderForQuestionAnswering):
     """Per token: head -> Linear(D, 2): start and end logits (padding positions get -inf)."""
 
-    def __init__(self, config: ModernBertConfig):
-        super().__init__(config, 2)
+    span_layer_name = "classifier"
 
-    def forward(self, input_ids=None, attention_mask=None, position_ids=None, inputs_embeds=None,
-                start_positions=None, end_positions=None, output_attentions=False, output_hidden_states=False,
-                return_dict=True) -> QuestionAnsweringModelOutput | tuple:
-        outputs = self.model(input_ids, attention_mask, position_ids, inputs_embeds, output_attentions,
-                             output_hidden_states)
-        start_logits, end_logits = span_logits(self.project(outputs.last_hidden_state), attention_mask)  # B T each
-        loss = None
-        if start_positions is not None and end_positions is not None:
-            loss = span_loss(start_logits, end_logits, start_positions, end_positions)
-        output = QuestionAnsweringModelOutput(loss, start_logits, end_logits, outputs.hidden_states, outputs.attentions)
-        return output if return_dict else output.to_tuple()
+    def qa_dropout(self) -> float:
+        return self.config.classifier_dropout
 
 
-class ModernBertForMultipleChoice(_ModernBertHeadModel):
+class ModernBertForMultipleChoice(_ModernBertTaskModel, EncoderForMultipleChoice):
     """Each of C choices is encoded separately; pooled -> head -> Linear(D, 1) gives B C scores."""
 
     def __init__(self, config: ModernBertConfig):
-        super().__init__(config, 1)
+        super().__init__(config)
+        self.attach_pooled_classifier(1)
+        self.post_init()
 
-    def forward(self, input_ids=None, attention_mask=None, position_ids=None, inputs_embeds=None, labels=None,
-                output_attentions=False, output_hidden_states=False, return_dict=True) -> MultipleChoiceModelOutput | tuple:
-        B, C, flat = choices_as_batch(type(self).__name__, input_ids, attention_mask, position_ids, inputs_embeds)
-        outputs = self.model(*flat, output_attentions, output_hidden_states)
-        pooled = first_token_or_mean(outputs.last_hidden_state, flat[1], self.config.classifier_pooling)  # (B C) D
-        logits = self.project(pooled).view(B, C)  # B C
-        loss = None if labels is None else F.cross_entropy(logits, labels.view(-1))
-        output = MultipleChoiceModelOutput(loss, logits, outputs.hidden_states, outputs.attentions)
-        return output if return_dict else output.to_tuple()
+    def choice_scores(self, outputs, attention_mask) -> torch.Tensor:
+        return self.pooled_scores(outputs, attention_mask)  # (B*C) 1
 
 
-class ModernBertForMaskedLM(ModernBertPreTrainedModel):
+class ModernBertForMaskedLM(_ModernBertTaskModel, EncoderForMaskedLM):
     """head -> decoder onto the vocabulary (weight tied to the token embeddings). With config.sparse_prediction
     and labels, only the labelled positions are scored."""
 
@@ -277,24 +251,18 @@ class ModernBertForMaskedLM(ModernBertPreTrainedModel):
 
     def __init__(self, config: ModernBertConfig):
         super().__init__(config)
-        self.model = ModernBertModel(config)
-        self.head = ModernBertPredictionHead(config)
         self.decoder = nn.Linear(config.hidden_size, config.vocab_size, bias=config.decoder_bias)
         self.post_init()
 
     def tie_weights(self) -> None:
         self.decoder.weight = self.model.embeddings.tok_embeddings.weight
 
-    def forward(self, input_ids=None, attention_mask=None, position_ids=None, inputs_embeds=None, labels=None,
-                output_attentions=False, output_hidden_states=False, return_dict=True) -> MaskedLMOutput | tuple:
-        outputs = self.model(input_ids, attention_mask, position_ids, inputs_embeds, output_attentions,
-                             output_hidden_states)
-        hidden_states = outputs.last_hidden_state  # B T D
-        if self.config.sparse_prediction and labels is not None:
-            labels = labels.reshape(-1)
-            scored = labels != self.config.sparse_pred_ignore_index
-            hidden_states, labels = hidden_states.reshape(labels.shape[0], -1)[scored], labels[scored]  # n_labelled D
-        logits = self.decoder(self.head(hidden_states))  # B T V (or n_labelled V)
-        loss = None if labels is None else token_loss(logits, labels)
-        output = MaskedLMOutput(loss, logits, outputs.hidden_states, outputs.attentions)
-        return output if return_dict else output.to_tuple()
+    def scored_positions(self, hidden_states, labels):
+        if not (self.config.sparse_prediction and labels is not None):
+            return hidden_states, labels
+        labels = labels.reshape(-1)
+        scored = labels != self.config.sparse_pred_ignore_index
+        return hidden_states.reshape(labels.shape[0], -1)[scored], labels[scored]  # n_labelled D, n_labelled
+
+    def lm_logits(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        return self.decoder(self.head(hidden_states))  # B T V (or n_labelled V)

@@ -17,7 +17,8 @@ from ...modeling_heads import (ClassificationHead, EncoderForMaskedLM, EncoderFo
                                EncoderForSequenceClassification, EncoderForTokenClassification, EncoderPreTrainedModel,
                                MaskedLMHead)
 from ...modeling_layers import (TokenLayout, attend, attention_bias_from_mask,
-                                check_input_ids, embed_tokens, init_encoder_weights, position_ids_after_padding_id,
+                                check_input_ids, check_position_limit, embed_tokens, init_encoder_weights,
+                                position_ids_after_padding_id,
                                 run_layers)
 from ...modeling_outputs import (BaseModelOutputWithPooling)
 from ..bert.modeling_bert import BertIntermediate, BertOutput, BertPooler
@@ -41,9 +42,7 @@ class MPNetEmbeddings(nn.Module):
             inputs_embeds = embed_tokens(self.word_embeddings, input_ids)  # B T D
         B, T, _ = inputs_embeds.shape
         limit = self.position_embeddings.num_embeddings - self.padding_idx - 1
-        if T > limit:
-            raise ValueError(f"The input has {T} tokens but this model has position embeddings for only {limit}. "
-                             f"Tokenize with truncation=True, max_length={limit}.")
+        check_position_limit(T, limit)
         if position_ids is None:
             if input_ids is not None:
                 position_ids = position_ids_after_padding_id(input_ids, self.padding_idx)  # B T
@@ -179,7 +178,7 @@ class MPNetForSequenceClassification(MPNetPreTrainedModel, EncoderForSequenceCla
         self.classifier = ClassificationHead(config.hidden_size, config.num_labels, config.hidden_dropout_prob, "tanh")
         self.post_init()
 
-    def classify(self, outputs: BaseModelOutputWithPooling) -> torch.Tensor:
+    def classify(self, outputs: BaseModelOutputWithPooling, attention_mask) -> torch.Tensor:
         return self.classifier(outputs.last_hidden_state)  # B num_labels
 
 
@@ -223,5 +222,5 @@ class MPNetForMultipleChoice(MPNetPreTrainedModel, EncoderForMultipleChoice):
         self.classifier = nn.Linear(config.hidden_size, 1)
         self.post_init()
 
-    def choice_scores(self, outputs: BaseModelOutputWithPooling) -> torch.Tensor:
+    def choice_scores(self, outputs: BaseModelOutputWithPooling, attention_mask) -> torch.Tensor:
         return self.classifier(self.dropout(outputs.pooler_output))  # (B*C) 1

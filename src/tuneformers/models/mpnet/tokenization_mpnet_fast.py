@@ -1,7 +1,7 @@
 """MPNetTokenizerFast: MPNet's word pieces from the Rust ``tokenizers`` library, with offsets. No torch.
 
 The word pieces are BERT's (BertTokenizerFast reads tokenizer.json or vocab.txt); only the special-token
-layout differs, and it comes from MPNetLayout.
+layout differs: RoBERTa's (RobertaSpecialTokenLayout).
 """
 
 from __future__ import annotations
@@ -9,10 +9,11 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from ..bert.tokenization_bert_fast import BertTokenizerFast
-from .tokenization_mpnet import MPNET_SPECIAL_TOKENS, MPNetLayout
+from ..roberta.tokenization_roberta import RobertaSpecialTokenLayout
+from .tokenization_mpnet import MPNET_SPECIAL_TOKENS
 
 
-class MPNetTokenizerFast(MPNetLayout, BertTokenizerFast):
+class MPNetTokenizerFast(RobertaSpecialTokenLayout, BertTokenizerFast):
     """``<s> A </s>`` / ``<s> A </s></s> B </s>`` around BERT word pieces; returns no token type ids."""
 
     init_options: ClassVar[tuple[str, ...]] = (*BertTokenizerFast.init_options, "bos_token", "eos_token")

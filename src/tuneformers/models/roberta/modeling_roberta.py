@@ -76,7 +76,7 @@ class RobertaForSequenceClassification(RobertaPreTrainedModel, EncoderForSequenc
         self.classifier = ClassificationHead(config.hidden_size, config.num_labels, dropout, "tanh")
         self.post_init()
 
-    def classify(self, outputs) -> torch.Tensor:
+    def classify(self, outputs, attention_mask) -> torch.Tensor:
         return self.classifier(outputs.last_hidden_state)  # B L
 
 
@@ -99,7 +99,7 @@ class RobertaForMultipleChoice(RobertaPreTrainedModel, EncoderForMultipleChoice)
         self.classifier = nn.Linear(config.hidden_size, 1)
         self.post_init()
 
-    def choice_scores(self, outputs) -> torch.Tensor:
+    def choice_scores(self, outputs, attention_mask) -> torch.Tensor:
         return self.classifier(self.dropout(outputs.pooler_output))
 
 
