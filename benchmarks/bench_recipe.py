@@ -1,5 +1,5 @@
 """The default `tuneformers train` recipe against the old defaults and HF Trainer's defaults, on three real
-labelled files of different sizes and lengths. A script run by hand (sized for about an hour on 2 busy CPU cores), not a test.
+labelled files of different sizes and lengths. Run by hand (sized for about an hour on 2 busy CPU cores).
 
     python benchmarks/bench_recipe.py build DATA_DIR            # write the three files, split train/dev/test
     python benchmarks/bench_recipe.py run DATA_DIR OUT_DIR [--data speeches,debates,reviews] [--recipe new,old,hf]

@@ -299,7 +299,8 @@ def test_explicit_flags_override_the_recipe(tmp_path, tiny_model_dir, capsys):
     output = tmp_path / "run"
     code = main(["train", "--model", str(tiny_model_dir), "--train_file", str(small_reviews_file(tmp_path)),
                  "--validation_fraction", "0.25", "--output_dir", str(output), "--no_plot", "--report_to", "none",
-                 "--disable_tqdm", "--num_train_epochs", "1", "--per_device_train_batch_size", "4", "--max_length", "16"])
+                 "--disable_tqdm", "--num_train_epochs", "1", "--per_device_train_batch_size", "4",
+                 "--max_length", "16"])
     out, err = capsys.readouterr()
     assert code == 0, err
     args = json.loads((output / "training_args.json").read_text())

@@ -349,7 +349,8 @@ def take_recipe_flags(args: argparse.Namespace) -> dict[str, Any]:
 def choose_data_recipe(args: argparse.Namespace, data: TrainData, tokenizer: Any, model: Any,
                        explicit: dict[str, Any]) -> Recipe:
     """The recipe from the number of examples and the token counts of a sample of them."""
-    model_max_length = min(tokenizer.model_max_length, model.config.max_position_embeddings)
+    positions = getattr(model.config, "max_position_embeddings", None) or tokenizer.model_max_length
+    model_max_length = min(tokenizer.model_max_length, positions)
     sample = [data.train[index] for index in length_sample(len(data.train), seed=args.seed)]
     pairs = [example.text_pair for example in sample] if sample[0].text_pair is not None else None
     encoding = tokenizer([example.text for example in sample], text_pair=pairs, truncation=True,
@@ -378,8 +379,8 @@ def recipe_rows(training_args: TrainingArguments, data_recipe: Recipe, state: An
                                    f"{training_args.metric_for_best_model} for {data_recipe.early_stopping_patience} "
                                    "epochs"))
     if training_args.load_best_model_at_end and state.best_model_checkpoint:
-        rows.append(("model kept", f"step {checkpoint_step(state.best_model_checkpoint)} (best held-out {training_args.metric_for_best_model} "
-                                   f"{state.best_metric:.4g})"))
+        rows.append(("model kept", f"step {checkpoint_step(state.best_model_checkpoint)} (best held-out "
+                                   f"{training_args.metric_for_best_model} {state.best_metric:.4g})"))
     return rows
 
 
