@@ -15,9 +15,10 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
-# Floor of optimizer steps for a file that is too small for one pass to give them (measured in
-# benchmarks/bench_recipe.py: on 400-500 row files, 13-16 steps stay near the majority class, ~100 reach
-# the plateau that 150+ steps keep); the packaged 3,000-snippet job (94 steps a pass) rounds to one epoch.
+# Floor of optimizer steps for a file too small for one pass to give them. Measured with
+# benchmarks/bench_recipe.py on two 300-row files (batch 8, held-out accuracy after each epoch): 10 steps
+# (one pass at batch 32) stay at the majority class; 38 steps reach 0.65 / 0.53 (majority 0.53), 76 steps
+# 0.64 / 0.65, 114 steps 0.69 / 0.70. The packaged 3,000-snippet job (94 steps a pass) rounds to one epoch.
 MIN_STEPS = 100
 MAX_EPOCHS = 10
 # Batch sizes tried largest first; the largest that still gives MIN_STEPS_PER_EPOCH steps an epoch wins,
@@ -31,7 +32,8 @@ EVALUATIONS_PER_PASS = 10
 LENGTH_QUANTILE = 0.95
 LENGTH_MULTIPLE = 8
 LENGTH_SAMPLE = 1000
-# Summary warnings.
+# Summary warnings. The epochs are rounded, so the recipe itself may give 0.7 * MIN_STEPS; below half, warn.
+FEW_STEPS = MIN_STEPS // 2
 NEAR_MAJORITY = 0.02
 LOSS_STILL_FALLING = 0.10  # relative drop of the logged training loss from the next-to-last third to the last
 
@@ -87,7 +89,7 @@ def choose_recipe(data: DataProfile, explicit: dict[str, Any]) -> Recipe:
     values["num_train_epochs"] = float(epochs)
     total = epochs * steps_per_epoch
     if epochs == 1:
-        reasons["epochs"] = f"one pass gives {steps_per_epoch} steps, about {MIN_STEPS} or more is enough"
+        reasons["epochs"] = f"one pass gives {steps_per_epoch} steps; about {MIN_STEPS} wanted"
     else:
         cap = " (the cap)" if epochs == MAX_EPOCHS else ""
         reasons["epochs"] = f"{steps_per_epoch} steps an epoch, {total} in all{cap}; at least {MIN_STEPS} wanted"
@@ -120,7 +122,7 @@ def choose_max_length(token_counts: Sequence[int], model_max_length: int) -> tup
     covered = counts[min(len(counts) - 1, math.ceil(LENGTH_QUANTILE * len(counts)) - 1)]
     length = min(model_max_length, LENGTH_MULTIPLE * math.ceil(covered / LENGTH_MULTIPLE))
     share = sum(count <= length for count in counts) / len(counts)
-    reason = f"covers {share:.0%} of {len(counts)} sampled training texts in full (longest {counts[-1]} tokens)"
+    reason = f"covers {share:.0%} of {len(counts)} sampled training texts in full; the longest has {counts[-1]} tokens"
     if length == model_max_length and covered > model_max_length:
         reason = f"the model's limit; {reason}"
     return length, reason
@@ -129,8 +131,8 @@ def choose_max_length(token_counts: Sequence[int], model_max_length: int) -> tup
 def short_run_warnings(global_step: int, log_history: Sequence[dict[str, Any]], metrics: dict[str, Any]) -> list[str]:
     """Signs that training was too short: few steps, a training loss still falling, accuracy near the majority."""
     warnings = []
-    if global_step < MIN_STEPS:
-        warnings.append(f"only {global_step} optimizer steps (fewer than {MIN_STEPS}); more epochs or more data "
+    if global_step < FEW_STEPS:
+        warnings.append(f"only {global_step} optimizer steps (fewer than {FEW_STEPS}); more epochs or more data "
                         "usually help")
     losses = [logs["loss"] for logs in log_history if "loss" in logs]
     third = len(losses) // 3
