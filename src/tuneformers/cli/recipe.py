@@ -43,7 +43,6 @@ SCHEDULE_FLAGS = ("num_train_epochs", "max_steps")
 # Setting any of these keeps evaluation and checkpointing the user's.
 EVALUATION_FLAGS = ("eval_strategy", "eval_steps", "save_strategy", "save_steps", "load_best_model_at_end",
                     "metric_for_best_model", "save_total_limit")
-RECIPE_FLAGS = ("max_length", "num_train_epochs", "per_device_train_batch_size") + EVALUATION_FLAGS
 
 
 @dataclasses.dataclass(frozen=True)
