@@ -263,3 +263,49 @@ def test_train_without_matplotlib_warns_first_and_finishes(tmp_path, tiny_model_
     assert "matplotlib is not installed" in err and "--no_plot" in err
     assert err.index("matplotlib is not installed") < len(err) and "summary" in out
     assert (tmp_path / "run" / "model.safetensors").is_file() and not (tmp_path / "run" / "training_plot.png").exists()
+
+
+def small_reviews_file(folder: Path, rows: int = 32) -> Path:
+    examples = load_rotten_tomatoes(max_examples=rows, seed=5)
+    data = folder / "reviews.jsonl"
+    data.write_text("".join(json.dumps({"text": e.text, "label": e.label}) + "\n" for e in examples), encoding="utf-8")
+    return data
+
+
+def test_default_recipe_fits_a_small_file(tmp_path, tiny_model_dir, capsys):
+    """Issue 17: without --num_train_epochs / --max_steps / --max_length, a 24-row file gets batch 8, epochs up
+    to the cap, an evaluation each epoch, the best model kept (no checkpoints left) and max_length from its texts."""
+    output = tmp_path / "run"
+    code = main(["train", "--model", str(tiny_model_dir), "--train_file", str(small_reviews_file(tmp_path)),
+                 "--validation_fraction", "0.25", "--output_dir", str(output), "--no_plot", "--report_to", "none",
+                 "--disable_tqdm"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    args = json.loads((output / "training_args.json").read_text())
+    assert (args["per_device_train_batch_size"], args["num_train_epochs"]) == (8, 10.0)  # 3 steps an epoch
+    assert args["eval_strategy"] == args["save_strategy"] == "epoch" and args["load_best_model_at_end"]
+    metrics = json.loads((output / "metrics.json").read_text())
+    assert metrics["max_length"] % 8 == 0 and 16 <= metrics["max_length"] < 128  # snippets
+    state = json.loads((output / "trainer_state.json").read_text())
+    assert [logs["step"] for logs in state["log_history"] if "eval_loss" in logs] == \
+        list(range(3, state["global_step"] + 1, 3))
+    assert not list(output.glob("checkpoint-*")) and (output / "model.safetensors").is_file()
+    for row in ("max length", "batch size", "epochs", "evaluation", "model kept"):
+        assert f"\n{row} " in out, row
+    assert "warning: only" in out  # 30 steps at most
+
+
+def test_explicit_flags_override_the_recipe(tmp_path, tiny_model_dir, capsys):
+    output = tmp_path / "run"
+    code = main(["train", "--model", str(tiny_model_dir), "--train_file", str(small_reviews_file(tmp_path)),
+                 "--validation_fraction", "0.25", "--output_dir", str(output), "--no_plot", "--report_to", "none",
+                 "--disable_tqdm", "--num_train_epochs", "1", "--per_device_train_batch_size", "4",
+                 "--max_length", "16"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    args = json.loads((output / "training_args.json").read_text())
+    assert (args["per_device_train_batch_size"], args["num_train_epochs"]) == (4, 1.0)
+    assert (args["eval_strategy"], args["eval_steps"], args["save_strategy"]) == ("steps", 25, "no")
+    assert not args["load_best_model_at_end"] and json.loads((output / "metrics.json").read_text())["max_length"] == 16
+    assert json.loads((output / "trainer_state.json").read_text())["global_step"] == 6
+    assert "\nbatch size " not in out and "\nmax length " not in out

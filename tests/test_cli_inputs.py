@@ -78,7 +78,7 @@ def test_config_file_values_are_defaults_under_explicit_flags(tmp_path, suffix):
     assert args.learning_rate == 1e-3 and args.max_length == 32  # explicit flags win
     assert args.num_train_epochs == 2 and args.text_column == "review" and args.report_to == ["none"]
     assert args.bf16 is True
-    assert args.per_device_train_batch_size == 32  # untouched: the command's default
+    assert args.per_device_train_batch_size is None  # unset: chosen from the data (cli/recipe.py) when training
     no_config = parse_args(["train"])
     assert no_config.learning_rate == 1e-4 and no_config.text_column == "text"
 

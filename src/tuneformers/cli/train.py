@@ -27,6 +27,7 @@ from typing import Any
 
 from ..constants import METRICS_NAME, PLOT_NAME, PT_WEIGHT_FILES, TRAINER_STATE_NAME
 from ..trainer.training_args import TrainingArguments
+from ..trainer_utils import list_checkpoints
 from ..typed_dataclass import add_dataclass_arguments, dataclass_from_namespace, did_you_mean
 from ..data.labels import TASKS, LabelSpec
 from ..data.metrics import majority_accuracy, task_metrics
@@ -34,6 +35,7 @@ from ..data.readers import TextExample, read_examples
 from . import tasks
 from .common import (CLIError, check_model_folder, check_model_inputs, check_run_arguments, format_table, load_model,
                      load_tokenizer, write_json)
+from .recipe import DataProfile, Recipe, choose_recipe, length_sample, short_run_warnings
 
 DATASETS = ("rotten_tomatoes", "lee_similarity")
 COLUMN_FLAGS = ("--text_column", "--text_pair_column", "--label_column")
@@ -41,22 +43,35 @@ DEFAULT_DATASET = "rotten_tomatoes"
 # A subset by default, so the packaged Rotten Tomatoes job takes minutes on a laptop CPU.
 DEFAULT_SAMPLES = {"rotten_tomatoes": (3000, 1000)}
 
-# TrainingArguments defaults the command changes: one short epoch at a learning rate suited to
-# small sentence encoders, evaluation during training (for the plot), only the final model saved.
+# TrainingArguments defaults the command changes: a learning rate suited to small sentence encoders,
+# evaluation during training (for the plot).
 TRAIN_DEFAULTS: dict[str, Any] = {
     "output_dir": None,
-    "num_train_epochs": 1.0,
-    "per_device_train_batch_size": 32,
     "per_device_eval_batch_size": 64,
     "learning_rate": 1e-4,
     "weight_decay": 0.01,
     "warmup_ratio": 0.1,
     "logging_steps": 5,
     "logging_first_step": True,
+}
+# Flags the data-derived recipe (recipe.py) may choose: unset (None) after parsing unless the user set them,
+# then the recipe's value or, where it makes no choice, this one: one short epoch, evaluation every 25 steps,
+# only the final model saved.
+FALLBACK_DEFAULTS: dict[str, Any] = {
+    "max_length": 128,
+    "num_train_epochs": 1.0,
+    "per_device_train_batch_size": 32,
     "eval_strategy": "steps",
     "eval_steps": 25,
     "save_strategy": "no",
+    "save_steps": 500,
+    "load_best_model_at_end": False,
+    "metric_for_best_model": None,
+    "save_total_limit": None,
 }
+# TrainingArguments' older spellings of recipe flags (it maps them onto today's names).
+DEPRECATED_RECIPE_FLAGS = {"evaluation_strategy": "eval_strategy", "evaluate_during_training": "eval_strategy",
+                           "per_gpu_train_batch_size": "per_device_train_batch_size"}
 
 
 def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> argparse.ArgumentParser:
@@ -85,7 +100,8 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> argpa
                        help="auto: token-classification, question-answering or multiple-choice when the train file "
                             "is of that kind (CoNLL / SQuAD / SWAG), else regression when all labels are numbers and "
                             "some are fractional, else classification (default: auto).")
-    group.add_argument("--max_length", type=int, default=128, help="Truncate inputs to this many tokens (default: 128).")
+    group.add_argument("--max_length", type=int, default=None,
+                       help="Truncate inputs to this many tokens (default: chosen from the data).")
     group.add_argument("--max_train_samples", type=int, default=None,
                        help="Use at most this many training examples (default: 3000 for rotten_tomatoes, all otherwise).")
     group.add_argument("--max_eval_samples", type=int, default=None,
@@ -98,19 +114,20 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> argpa
     add_dataclass_arguments(parser, TrainingArguments)
     tasks.add_train_arguments(parser)
     set_defaults(parser, TRAIN_DEFAULTS)
+    set_defaults(parser, dict.fromkeys(FALLBACK_DEFAULTS), shown="chosen from the data")
     parser.set_defaults(run=run, command_parser=parser)
     return parser
 
 
-def set_defaults(parser: argparse.ArgumentParser, defaults: dict[str, Any]) -> None:
-    """Change flag defaults and the '(default: ...)' note at the end of their help."""
+def set_defaults(parser: argparse.ArgumentParser, defaults: dict[str, Any], shown: str | None = None) -> None:
+    """Change flag defaults and the '(default: ...)' note at the end of their help (``shown`` when given)."""
     for action in parser._actions:
         if action.dest in defaults:
-            shown = defaults[action.dest]
+            shown_value = shown or defaults[action.dest]
             if action.dest == "output_dir":
-                shown = "outputs/<dataset name or train file name>"
+                shown_value = "outputs/<dataset name or train file name>"
             if action.help:
-                action.help = re.sub(r"\(default: .*\)$", f"(default: {shown})", action.help)
+                action.help = re.sub(r"\(default: .*\)$", f"(default: {shown_value})", action.help)
     parser.set_defaults(**defaults)
 
 
@@ -266,15 +283,16 @@ def encode(tokenizer: Any, examples: list[TextExample], spec: LabelSpec, max_len
 def run(args: argparse.Namespace) -> int:
     if args.output_dir is None:
         args.output_dir = str(Path("outputs") / data_name(args))
+    explicit = take_recipe_flags(args)
     check_run_arguments(training_arguments(args))  # before the lock, which creates the folder's parent
     with locked_run_folder(Path(args.output_dir), args.overwrite_output_dir):
         task = tasks.resolve_train_task(args)
         if task is not None:
             return tasks.run_train(args, task)
-        return run_text_task(args)
+        return run_text_task(args, explicit)
 
 
-def run_text_task(args: argparse.Namespace) -> int:
+def run_text_task(args: argparse.Namespace, explicit: dict[str, Any]) -> int:
     started = time.perf_counter()
     if args.max_length < 1:
         raise CLIError(f"--max_length must be a positive number, got {args.max_length}.")
@@ -295,17 +313,23 @@ def run_text_task(args: argparse.Namespace) -> int:
     print(f"tuneformers train: {model_name} on {data.name}: {len(data.train)} training / {len(data.validation)} "
           f"held-out examples, {spec.describe()}", flush=True)
 
+    from ..trainer.callbacks import EarlyStoppingCallback
     from ..trainer.trainer import Trainer
     from ..trainer.utils import set_seed
 
     tokenizer = load_tokenizer(model_name)
-    train_set = encode(tokenizer, data.train, spec, args.max_length, data.train_source)
-    eval_set = encode(tokenizer, data.validation, spec, args.max_length, data.validation_source) if data.validation else None
     set_seed(training_args.seed)  # the new classification head is initialised from the global RNG
     model = load_model(model_name, **spec.model_kwargs(), ignore_mismatched_sizes=args.ignore_mismatched_sizes)
+    data_recipe = choose_data_recipe(args, data, tokenizer, model, explicit)
+    training_args = apply_recipe(args, training_args, data_recipe)
     check_model_inputs(model, tokenizer, args.max_length, model_name)
+    train_set = encode(tokenizer, data.train, spec, args.max_length, data.train_source)
+    eval_set = (encode(tokenizer, data.validation, spec, args.max_length, data.validation_source)
+                if data.validation else None)
     trainer = Trainer(model=model, args=training_args, train_dataset=train_set, eval_dataset=eval_set,
                       tokenizer=tokenizer, compute_metrics=lambda p: task_metrics(spec.task, p.predictions, p.label_ids))
+    if data_recipe.early_stopping_patience:
+        trainer.add_callback(EarlyStoppingCallback(data_recipe.early_stopping_patience))
     try:
         result = trainer.train()
     except (FileExistsError, FileNotFoundError) as error:  # output_dir / resume_from_checkpoint problems
@@ -314,12 +338,19 @@ def run_text_task(args: argparse.Namespace) -> int:
 
     output_dir = Path(training_args.output_dir)
     metrics: dict[str, Any] = {**result.metrics, **eval_metrics, "num_train_examples": len(data.train),
-                               "num_eval_examples": len(data.validation), "task": spec.task}
+                               "num_eval_examples": len(data.validation), "task": spec.task,
+                               "max_length": args.max_length}
     if spec.task == "classification" and data.validation:
         metrics["eval_majority_class_accuracy"] = majority_accuracy(eval_set_labels(eval_set))
     plot = save_run_folder(trainer, output_dir, metrics,
                            plot_title=None if args.no_plot else f"{Path(str(model_name)).name} on {data.name}")
-    print(summary(model_name, data, result, metrics, output_dir, plot, time.perf_counter() - started))
+    if "save_strategy" in data_recipe.values:  # checkpoints the recipe asked for only to keep the best model
+        for checkpoint in list_checkpoints(output_dir):
+            shutil.rmtree(checkpoint, ignore_errors=True)
+    print(summary(model_name, data, result, metrics, output_dir, plot, time.perf_counter() - started,
+                  recipe_rows(training_args, data_recipe, trainer.state)))
+    for warning in short_run_warnings(result.global_step, trainer.state.log_history, metrics):
+        print(f"tuneformers train: warning: {warning}", flush=True)
     return 0
 
 
@@ -375,6 +406,61 @@ def save_run_folder(trainer: Any, output_dir: Path, metrics: dict[str, Any], plo
     return output_dir / PLOT_NAME if plot_title is not None else None
 
 
+# ----------------------------------------------------------------------------------------- recipe
+
+
+def take_recipe_flags(args: argparse.Namespace) -> dict[str, Any]:
+    """The recipe flags the user set (flag -> value); the others get their FALLBACK_DEFAULTS value for now."""
+    explicit = {flag: getattr(args, flag) for flag in FALLBACK_DEFAULTS if getattr(args, flag) is not None}
+    if args.max_steps > 0:
+        explicit["max_steps"] = args.max_steps
+    for old_name, flag in DEPRECATED_RECIPE_FLAGS.items():
+        if getattr(args, old_name):
+            explicit[flag] = getattr(args, old_name)
+    for flag, value in FALLBACK_DEFAULTS.items():
+        if getattr(args, flag) is None:
+            setattr(args, flag, value)
+    return explicit
+
+
+def choose_data_recipe(args: argparse.Namespace, data: TrainData, tokenizer: Any, model: Any,
+                       explicit: dict[str, Any]) -> Recipe:
+    """The recipe from the number of examples and the token counts of a sample of them."""
+    positions = getattr(model.config, "max_position_embeddings", None) or tokenizer.model_max_length
+    model_max_length = min(tokenizer.model_max_length, positions)
+    sample = [data.train[index] for index in length_sample(len(data.train), seed=args.seed)]
+    pairs = [example.text_pair for example in sample] if sample[0].text_pair is not None else None
+    encoding = tokenizer([example.text for example in sample], text_pair=pairs, truncation=True,
+                         max_length=model_max_length)
+    profile = DataProfile(len(data.train), [len(ids) for ids in encoding["input_ids"]], model_max_length,
+                          data.spec.task, has_validation=bool(data.validation))
+    return choose_recipe(profile, explicit)
+
+
+def apply_recipe(args: argparse.Namespace, training_args: TrainingArguments, data_recipe: Recipe) -> TrainingArguments:
+    values = dict(data_recipe.values)
+    args.max_length = values.pop("max_length", args.max_length)
+    for flag, value in values.items():
+        setattr(args, flag, value)
+    return dataclasses.replace(training_args, **values)
+
+
+def recipe_rows(training_args: TrainingArguments, data_recipe: Recipe, state: Any) -> list[tuple[str, Any]]:
+    """Summary rows: what the recipe chose and why, and whether training stopped early."""
+    chosen = {"max length": data_recipe.values.get("max_length"), "epochs": f"{training_args.num_train_epochs:g}",
+              "batch size": training_args.per_device_train_batch_size}
+    rows = [(name, f"{chosen[name]} ({reason})" if name in chosen else reason)
+            for name, reason in data_recipe.reasons.items()]
+    if data_recipe.early_stopping_patience and state.global_step < state.max_steps:
+        rows.append(("early stop", f"at step {state.global_step} of {state.max_steps}: no better held-out "
+                                   f"{training_args.metric_for_best_model} for {data_recipe.early_stopping_patience} "
+                                   "epochs"))
+    if training_args.load_best_model_at_end and state.best_model_checkpoint:
+        rows.append(("model kept", f"step {checkpoint_step(state.best_model_checkpoint)} (best held-out "
+                                   f"{training_args.metric_for_best_model} {state.best_metric:.4g})"))
+    return rows
+
+
 def _default_model() -> str:
     from ..hub import DEFAULT_MODEL
 
@@ -382,12 +468,19 @@ def _default_model() -> str:
 
 
 def _final_evaluation(trainer: Any) -> dict[str, float]:
-    """The held-out metrics after training: the last evaluation if it was at the final step, else a new one."""
-    history = trainer.state.log_history
-    last = next((logs for logs in reversed(history) if "eval_loss" in logs), None)
-    if last is not None and last.get("step") == trainer.state.global_step:
+    """The held-out metrics of the final model: those of the evaluation at its step if there was one, else new ones."""
+    history, state = trainer.state.log_history, trainer.state
+    step = state.global_step
+    if trainer.args.load_best_model_at_end and state.best_model_checkpoint:
+        step = checkpoint_step(state.best_model_checkpoint)
+    last = next((logs for logs in reversed(history) if "eval_loss" in logs and logs.get("step") == step), None)
+    if last is not None:
         return {key: value for key, value in last.items() if key.startswith("eval_")}
     return trainer.evaluate()
+
+
+def checkpoint_step(folder: str) -> int:
+    return int(Path(folder).name.rsplit("-", 1)[-1])
 
 
 def eval_set_labels(dataset: Any) -> list[int]:
@@ -395,12 +488,13 @@ def eval_set_labels(dataset: Any) -> list[int]:
 
 
 def summary(model_name: str, data: TrainData, result: Any, metrics: dict[str, Any], output_dir: Path,
-            plot: Path | None, seconds: float) -> str:
+            plot: Path | None, seconds: float, choices: list[tuple[str, Any]] = ()) -> str:
     rows: list[tuple[str, Any]] = [
         ("model", model_name),
         ("data", f"{data.name}: {len(data.train)} train / {len(data.validation)} held out"),
         ("task", data.spec.describe()),
         ("steps", f"{result.global_step} ({metrics.get('epoch', 0):.3g} epochs)"),
+        *choices,
         ("train loss", result.training_loss),
     ]
     for key, value in metrics.items():
