@@ -1,6 +1,6 @@
 """What the subcommands share: the user-error type, model folders, the summary table, JSON output.
 
-Reading files is ``data/readers.py``, labels ``data/labels.py``, metrics ``data/metrics.py``.
+Reading files is ``data/readers.py``, labels ``data/labels.py``, metrics ``data/metrics/``.
 Importing this module loads neither torch nor tensorflow (so ``--help`` and input checks are
 fast); the functions that need torch import it when called.
 """
