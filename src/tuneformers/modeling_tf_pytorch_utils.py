@@ -186,7 +186,8 @@ def load_torch_pickle(path: str | os.PathLike, map_location: object = "cpu") -> 
                 "could run arbitrary code. If you trust the file, convert it to safetensors where you trust it; "
                 "nothing from it was executed here."
             ) from None
-        raise OSError(f"Could not read {path}: the file is corrupt or not a PyTorch checkpoint ({error}).") from error
+        raise OSError(f"{path} is truncated or damaged, or not a PyTorch checkpoint "
+                      f"({str(error).splitlines()[0]}).") from error
 
 
 def load_torch_state_dict(path: str | os.PathLike) -> dict:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-import pickle
 import shutil
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from safetensors.torch import load_file, save_file
 from ..utils import atomic_directory, get_logger
 from ..constants import (CHECKPOINT_PREFIX, PT_WEIGHT_FILES, OPTIMIZER_NAME, RNG_JSON_NAME, RNG_TENSORS_NAME, SAFE_WEIGHTS_NAME,
                          SCALER_NAME, SCHEDULER_NAME, TRAINER_STATE_NAME, TRAINING_ARGS_NAME)
+from ..modeling_tf_pytorch_utils import load_torch_pickle
 from ..trainer_utils import list_checkpoints
 from .callbacks import TrainerState
 from .training_args import RESUME_ADJUSTABLE_FIELDS, RESUME_FIXED_FIELDS, TrainingArguments
@@ -219,19 +219,14 @@ def load_training_state(folder: Path, optimizer, scheduler, scaler, rank: int) -
 
 
 def _load_pickle(path: Path) -> Any:
-    """torch.load with weights_only=True (tensors, numbers, containers); a refused or damaged file raises
-    CheckpointError naming it. Same wording as from_pretrained's refusal: never suggest unpickling code."""
+    """A trainer pickle (optimizer, scheduler, scaler) through the one safe loader; a refused or damaged file raises
+    CheckpointError naming it."""
     if not path.is_file():
         raise CheckpointError(f"{path} is missing; {_DAMAGED}.")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        raise CheckpointError(
-            f"Refused to load {path}: it contains pickled Python objects other than tensors and numbers, and "
-            "unpickling them could run arbitrary code; nothing from it was executed. The Trainer never writes such "
-            f"a file: {_DAMAGED}.") from None
-    except (RuntimeError, EOFError, OSError, ValueError) as error:
-        raise CheckpointError(f"{path} is truncated or damaged ({str(error).splitlines()[0]}); {_DAMAGED}.") from None
+        return load_torch_pickle(path)
+    except OSError as error:
+        raise CheckpointError(f"{error} The Trainer never writes such a file: {_DAMAGED}.") from None
 
 
 def has_model_weights(folder: Path) -> bool:
