@@ -12,6 +12,11 @@ transformers = pytest.importorskip("transformers")
 
 import tuneformers  # noqa: E402
 from tuneformers import AutoModel, AutoModelForMaskedLM, AutoModelForSequenceClassification  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).parent))  # --import-mode=importlib: the shared parity helpers beside this file
+from hf_parity import assert_same_outputs, make_labels  # noqa: E402
 
 BERT_LIKE = dict(vocab_size=99, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37,
                  max_position_embeddings=64, type_vocab_size=2, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
@@ -70,43 +75,6 @@ def make_inputs(family, batch=3, tokens=7, choices=None, padded=True, seed=1):
     return inputs
 
 
-def make_labels(head, batch=3, tokens=7, num_labels=2, choices=4):
-    generator = torch.Generator().manual_seed(2)
-    if head == "ForSequenceClassification":
-        return dict(labels=torch.randint(0, num_labels, (batch,), generator=generator))
-    if head in ("ForTokenClassification", "ForPreTraining"):
-        labels = torch.randint(0, num_labels, (batch, tokens), generator=generator)
-        labels[0, -2:] = -100 if head == "ForTokenClassification" else 0
-        return dict(labels=labels)
-    if head == "ForQuestionAnswering":
-        return dict(start_positions=torch.tensor([1, 3, 100]), end_positions=torch.tensor([2, 5, 6]))
-    if head == "ForMaskedLM":
-        labels = torch.full((batch, tokens), -100)
-        labels[:, 2] = torch.randint(0, 99, (batch,), generator=generator)
-        return dict(labels=labels)
-    if head == "ForMultipleChoice":
-        return dict(labels=torch.randint(0, choices, (batch,), generator=generator))
-    return {}
-
-
-def real_positions(tensor, attention_mask):
-    """Per-token tensors are compared at real tokens only: what a model puts at padding is arbitrary."""
-    mask = attention_mask.reshape(-1, attention_mask.shape[-1]).bool()
-    if tensor.dim() >= 2 and tensor.shape[:2] == mask.shape:
-        return tensor[mask]
-    if tensor.dim() == 4 and tensor.shape[0] == mask.shape[0]:  # B N T T attention probabilities: real queries
-        return tensor.transpose(1, 2)[mask]
-    return tensor
-
-
-def assert_outputs_close(ours_out, hf_out, mask, fields=("loss", "logits", "start_logits", "end_logits",
-                                                          "last_hidden_state", "pooler_output")):
-    for field in fields:
-        if getattr(hf_out, field, None) is not None:
-            torch.testing.assert_close(real_positions(getattr(ours_out, field), mask),
-                                       real_positions(getattr(hf_out, field), mask), atol=1e-5, rtol=1e-5, msg=field)
-
-
 # (train mode, padded); dropout is 0 in both. Gradients are checked once per head, on the train-mode run: padded,
 # or unpadded for QA (whose padded losses differ from HF's by design).
 RUNS = [(family, head, train, padded) for family, head in CASES
@@ -127,12 +95,8 @@ def test_head_matches_hf(family, head, train_mode, padded):
     hf_out = hf(**inputs, output_hidden_states=True, output_attentions=True)
     qa_padded = padded and head == "ForQuestionAnswering"  # we rule out answers in padding; HF scores them
     fields = ("logits", "start_logits", "end_logits", "last_hidden_state", "pooler_output") + (() if qa_padded else ("loss",))
-    assert_outputs_close(ours_out, hf_out, mask, fields)
+    assert_same_outputs(ours_out, hf_out, mask, fields)
     assert len(ours_out.hidden_states) == len(hf_out.hidden_states) == 3
-    for ours_h, hf_h in zip(ours_out.hidden_states, hf_out.hidden_states):
-        torch.testing.assert_close(real_positions(ours_h, mask), real_positions(hf_h, mask), atol=1e-5, rtol=1e-5)
-    for ours_a, hf_a in zip(ours_out.attentions, hf_out.attentions, strict=True):
-        torch.testing.assert_close(real_positions(ours_a, mask), real_positions(hf_a, mask), atol=1e-5, rtol=1e-5)
     if train_mode and head != "Model" and not qa_padded:
         ours_out[0].backward()
         hf_out[0].backward()
@@ -193,10 +157,10 @@ def test_hf_folders_load_both_ways(family, head, tmp_path):
         assert type(auto_class.from_pretrained(tmp_path / "hf")) is type(loaded)
     inputs = make_inputs(family)
     hf.eval()
-    assert_outputs_close(loaded(**inputs), hf(**inputs), inputs["attention_mask"])
+    assert_same_outputs(loaded(**inputs), hf(**inputs), inputs["attention_mask"])
     loaded.save_pretrained(tmp_path / "ours")
     hf_again = getattr(transformers, family + head).from_pretrained(tmp_path / "ours")
-    assert_outputs_close(loaded(**inputs), hf_again(**inputs), inputs["attention_mask"])
+    assert_same_outputs(loaded(**inputs), hf_again(**inputs), inputs["attention_mask"])
     if head == "ForMaskedLM":
         embeddings = loaded.get_input_embeddings().weight
         decoder = {"Roberta": "lm_head.decoder", "XLMRoberta": "lm_head.decoder", "DistilBert": "vocab_projector",
@@ -243,7 +207,7 @@ def test_electra_without_projection():
     ours, hf = make_pair("Electra", "ForPreTraining", embedding_size=32)
     assert not hasattr(ours.electra, "embeddings_project")
     inputs = make_inputs("Electra")
-    assert_outputs_close(ours(**inputs), hf(**inputs), inputs["attention_mask"])
+    assert_same_outputs(ours(**inputs), hf(**inputs), inputs["attention_mask"])
 
 
 GOLDEN = {"Roberta": [-0.583225, 0.443469, -0.873774, -0.170471], "DistilBert": [0.951982, -1.003384, -0.454765, -0.152743],

@@ -15,6 +15,11 @@ import torch
 transformers = pytest.importorskip("transformers")
 
 import tuneformers  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).parent))  # --import-mode=importlib: the shared parity helpers beside this file
+from hf_parity import assert_same_outputs, make_labels  # noqa: E402
 
 TINY = dict(vocab_size=99, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37)
 TASKS = ("Model", "ForSequenceClassification", "ForTokenClassification", "ForQuestionAnswering", "ForMaskedLM",
@@ -73,54 +78,6 @@ def make_inputs(family: Family, choices=None, padded=True, batch=3, tokens=7, se
     if family.token_types:
         inputs["token_type_ids"] = (torch.arange(tokens) >= tokens // 2).long().expand(shape).contiguous()
     return inputs
-
-
-def make_labels(task: str, batch=3, tokens=7, num_labels=2, choices=4):
-    generator = torch.Generator().manual_seed(2)
-    if task == "ForSequenceClassification":
-        return dict(labels=torch.randint(0, num_labels, (batch,), generator=generator))
-    if task == "ForTokenClassification":
-        labels = torch.randint(0, num_labels, (batch, tokens), generator=generator)
-        labels[0, -2:] = -100
-        return dict(labels=labels)
-    if task == "ForQuestionAnswering":
-        return dict(start_positions=torch.tensor([1, 3, 100]), end_positions=torch.tensor([2, 5, 6]))
-    if task == "ForMaskedLM":
-        labels = torch.full((batch, tokens), -100)
-        labels[:, 2] = torch.randint(0, 99, (batch,), generator=generator)
-        return dict(labels=labels)
-    if task == "ForMultipleChoice":
-        return dict(labels=torch.randint(0, choices, (batch,), generator=generator))
-    return {}
-
-
-def real_positions(tensor, attention_mask):
-    mask = attention_mask.reshape(-1, attention_mask.shape[-1]).bool()
-    if tensor.dim() >= 2 and tensor.shape[:2] == mask.shape:
-        return tensor[mask]
-    if tensor.dim() == 4 and tensor.shape[0] == mask.shape[0]:  # B N T T attention probabilities: real queries
-        return tensor.transpose(1, 2)[mask]
-    return tensor
-
-
-def assert_same_outputs(ours_out, hf_out, mask, fields=("loss", "logits", "start_logits", "end_logits",
-                                                         "last_hidden_state", "pooler_output"), atol=1e-5):
-    compared = 0
-    for field in fields:
-        hf_value = getattr(hf_out, field, None)
-        if hf_value is not None:
-            torch.testing.assert_close(real_positions(getattr(ours_out, field), mask), real_positions(hf_value, mask),
-                                       atol=atol, rtol=atol, msg=field)
-            compared += 1
-    assert compared
-    if getattr(hf_out, "hidden_states", None) is not None:
-        assert len(ours_out.hidden_states) == len(hf_out.hidden_states)
-        for index, (ours_h, hf_h) in enumerate(zip(ours_out.hidden_states, hf_out.hidden_states)):
-            torch.testing.assert_close(real_positions(ours_h, mask), real_positions(hf_h, mask), atol=atol, rtol=atol,
-                                       msg=f"hidden_states[{index}]")
-    if getattr(hf_out, "attentions", None) is not None:
-        for ours_a, hf_a in zip(ours_out.attentions, hf_out.attentions):
-            torch.testing.assert_close(real_positions(ours_a, mask), real_positions(hf_a, mask), atol=atol, rtol=atol)
 
 
 _PAIRS: dict = {}
