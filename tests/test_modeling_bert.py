@@ -16,6 +16,11 @@ from tuneformers import (  # noqa: E402
     BertForTokenClassification,
     BertModel,
 )
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).parent))  # --import-mode=importlib: the shared parity helpers beside this file
+from hf_parity import assert_same_outputs, make_labels  # noqa: E402
 
 HEADS = [
     (BertModel, "BertModel"),
@@ -51,35 +56,6 @@ def make_inputs(batch=3, tokens=7, vocab=99, choices=None, seed=1, padded=True):
     return dict(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
 
 
-def make_labels(our_class, batch=3, tokens=7, num_labels=2, choices=4):
-    generator = torch.Generator().manual_seed(2)
-    if our_class is BertForSequenceClassification:
-        return dict(labels=torch.randint(0, num_labels, (batch,), generator=generator))
-    if our_class is BertForTokenClassification:
-        labels = torch.randint(0, num_labels, (batch, tokens), generator=generator)
-        labels[0, -2:] = -100
-        return dict(labels=labels)
-    if our_class is BertForQuestionAnswering:
-        return dict(start_positions=torch.tensor([1, 3, 100]), end_positions=torch.tensor([2, 5, 6]))
-    if our_class is BertForMaskedLM:
-        labels = torch.full((batch, tokens), -100)
-        labels[:, 2] = torch.randint(0, 99, (batch,), generator=generator)
-        return dict(labels=labels)
-    if our_class is BertForMultipleChoice:
-        return dict(labels=torch.randint(0, choices, (batch,), generator=generator))
-    return {}
-
-
-def real_positions(tensor, attention_mask):
-    """Per-token tensors are compared at real tokens only: what a model puts at padding is arbitrary."""
-    mask = attention_mask.reshape(-1, attention_mask.shape[-1]).bool()
-    if tensor.dim() >= 2 and tensor.shape[:2] == mask.shape:
-        return tensor[mask]
-    if tensor.dim() == 4 and tensor.shape[0] == mask.shape[0]:  # B N T T attention probabilities: real queries
-        return tensor.transpose(1, 2)[mask]
-    return tensor
-
-
 @pytest.mark.parametrize("padded", [False, True], ids=["unpadded", "padded"])
 @pytest.mark.parametrize("train_mode", [False, True], ids=["eval", "train"])
 @pytest.mark.parametrize("our_class,hf_name", HEADS, ids=[name for _, name in HEADS])
@@ -88,22 +64,15 @@ def test_head_matches_hf(our_class, hf_name, train_mode, padded, tiny_bert_kwarg
     ours.train(train_mode)
     hf.train(train_mode)
     choices = 4 if our_class is BertForMultipleChoice else None
-    inputs = {**make_inputs(choices=choices, padded=padded), **make_labels(our_class)}
+    inputs = {**make_inputs(choices=choices, padded=padded), **make_labels(our_class.__name__.removeprefix("Bert"))}
     mask = inputs["attention_mask"]
     ours_out = ours(**inputs, output_hidden_states=True, output_attentions=True)
     hf_out = hf(**inputs, output_hidden_states=True, output_attentions=True)
     fields = ["loss", "logits", "start_logits", "end_logits", "last_hidden_state", "pooler_output"]
     if padded and our_class is BertForQuestionAnswering:
         fields.remove("loss")  # we rule out answers in padding; HF scores them (see test below)
-    for field in fields:
-        if hasattr(hf_out, field) and getattr(hf_out, field) is not None:
-            torch.testing.assert_close(real_positions(getattr(ours_out, field), mask),
-                                       real_positions(getattr(hf_out, field), mask), atol=1e-5, rtol=1e-5)
+    assert_same_outputs(ours_out, hf_out, mask, fields)
     assert len(ours_out.hidden_states) == len(hf_out.hidden_states) == tiny_bert_kwargs["num_hidden_layers"] + 1
-    for ours_h, hf_h in zip(ours_out.hidden_states, hf_out.hidden_states):
-        torch.testing.assert_close(real_positions(ours_h, mask), real_positions(hf_h, mask), atol=1e-5, rtol=1e-5)
-    for ours_a, hf_a in zip(ours_out.attentions, hf_out.attentions):
-        torch.testing.assert_close(real_positions(ours_a, mask), real_positions(hf_a, mask), atol=1e-5, rtol=1e-5)
     if padded and our_class is BertForQuestionAnswering:
         return
     if train_mode and ours_out[0].requires_grad and our_class is not BertModel:
