@@ -115,10 +115,10 @@ def resolve_train_task(args: argparse.Namespace) -> str | None:
 
 
 def run_train(args: argparse.Namespace, task_name: str) -> int:
-    from ..data.datasets import train_validation_split
     from ..trainer.trainer import Trainer
     from ..trainer.utils import set_seed
-    from .train import _default_model, check_validation_fraction, save_run_folder, training_arguments
+    from .train import (_default_model, check_validation_fraction, read_train_and_held_out, save_run_folder,
+                        training_arguments)
 
     started = time.perf_counter()
     if not args.train_file:
@@ -127,16 +127,7 @@ def run_train(args: argparse.Namespace, task_name: str) -> int:
     training_args = training_arguments(args)
     check_run_arguments(training_args)
     check_validation_fraction(args.validation_fraction)
-    train = task.read(args.train_file, "--train_file")
-    if args.validation_file:
-        validation = task.read(args.validation_file, "--validation_file")
-    elif args.validation_fraction > 0:
-        try:
-            train, validation = train_validation_split(train, args.validation_fraction, seed=args.seed)
-        except ValueError as error:
-            raise CLIError(f"--validation_fraction: {error}") from None
-    else:
-        validation = []
+    train, validation = read_train_and_held_out(args, task.read)
     train, validation = train[:args.max_train_samples], validation[:args.max_eval_samples]
     if not validation:
         training_args.eval_strategy = "no"

@@ -22,6 +22,7 @@ import re
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -191,10 +192,24 @@ def check_validation_fraction(fraction: float) -> None:
                        f"got {fraction}.")
 
 
-def load_data(args: argparse.Namespace) -> TrainData:
-    """The training and held-out examples and the label spec, every problem as a CLIError."""
+def read_train_and_held_out(args: argparse.Namespace, read: Callable[[str, str], list]) -> tuple[list, list]:
+    """``read(path, flag)`` of --train_file, and the held-out examples: --validation_file, else a
+    --validation_fraction split of the training file (none when it is 0)."""
     from ..data.datasets import train_validation_split
 
+    train = read(args.train_file, "--train_file")
+    if args.validation_file:
+        return train, read(args.validation_file, "--validation_file")
+    if args.validation_fraction == 0:
+        return train, []
+    try:
+        return train_validation_split(train, args.validation_fraction, seed=args.seed)
+    except ValueError as error:
+        raise CLIError(f"--validation_fraction: {error}") from None
+
+
+def load_data(args: argparse.Namespace) -> TrainData:
+    """The training and held-out examples and the label spec, every problem as a CLIError."""
     for flag in ("max_train_samples", "max_eval_samples"):
         value = getattr(args, flag)
         if value is not None and value < 1:
@@ -210,18 +225,10 @@ def load_data(args: argparse.Namespace) -> TrainData:
         name = data_name(args)
         train_source = validation_source = args.train_file
         columns = (args.text_column, args.text_pair_column, args.label_column)
-        train = read_examples(args.train_file, *columns, flag="--train_file", column_arguments=COLUMN_FLAGS)
+        train, validation = read_train_and_held_out(
+            args, lambda path, flag: read_examples(path, *columns, flag=flag, column_arguments=COLUMN_FLAGS))
         if args.validation_file:
-            validation = read_examples(args.validation_file, *columns, flag="--validation_file",
-                                       column_arguments=COLUMN_FLAGS)
             validation_source = args.validation_file
-        elif args.validation_fraction > 0:
-            try:
-                train, validation = train_validation_split(train, args.validation_fraction, seed=args.seed)
-            except ValueError as error:
-                raise CLIError(f"--validation_fraction: {error}") from None
-        else:
-            validation = []
         train_cap, eval_cap = args.max_train_samples, args.max_eval_samples
     else:
         name = data_name(args)
