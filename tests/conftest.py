@@ -128,3 +128,15 @@ def mpnet_dir() -> Path:
 
     cache = Path(os.environ.get("TUNEFORMERS_CACHE", Path.home() / ".cache" / "tuneformers"))
     return assemble_split_zip_model(MPNET_PARTS, cache / "all-mpnet-base-v2")
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """Tiny models run faster on one thread, and a shared 2-core machine makes two threads spin
+    (``pytestmark = pytest.mark.usefixtures("one_thread")`` in a module that wants it)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -29,12 +29,7 @@ FAST = ["--max_steps", "2", "--per_device_train_batch_size", "4", "--no_plot", "
         "--logging_steps", "1"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

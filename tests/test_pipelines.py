@@ -25,13 +25,7 @@ CONTEXT = ("The Rhine is a European river that begins in the Swiss canton of Gra
            "Netherlands to the North Sea near Rotterdam. Its biggest city is Cologne, with over a million people.") * 2
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models run faster on one thread, and a shared 2-core machine makes two threads spin."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
