@@ -169,7 +169,8 @@ def test_changed_learning_rate_warmup_and_weight_decay_take_effect_on_resume_and
 def test_changes_that_cannot_take_effect_are_an_error_naming_the_field_unless_overridden(tmp_path):
     train(tmp_path / "a", max_steps=4)
     checkpoint = str(tmp_path / "a" / "checkpoint-2")
-    with pytest.raises(ckpt.CheckpointError, match="per_device_train_batch_size 8 -> 4.*resume_with_changed_data"):
+    with pytest.raises(ckpt.CheckpointError, match=r"examples per step \(batch size x accumulation x processes\) "
+                       "8 -> 4.*resume_with_changed_data"):
         train(tmp_path / "a", resume=checkpoint, max_steps=4, per_device_train_batch_size=4)
     with pytest.raises(ckpt.CheckpointError, match="seed 42 -> 7"):
         train(tmp_path / "a", resume=checkpoint, max_steps=4, seed=7)

@@ -284,8 +284,11 @@ class PreTrainedModel(nn.Module):
 
     # ---- saving -------------------------------------------------------------------------------
 
-    def save_pretrained(self, save_directory: str | os.PathLike, safe_serialization: bool = True) -> Path:
-        """Write config.json and model.safetensors (or pytorch_model.bin), each atomically; returns the folder."""
+    def save_pretrained(self, save_directory: str | os.PathLike, safe_serialization: bool = True,
+                        state_dict: dict[str, torch.Tensor] | None = None) -> Path:
+        """Write config.json and model.safetensors (or pytorch_model.bin), each atomically; returns the folder.
+
+        ``state_dict`` replaces the model's own weights (e.g. the full weights gathered from a sharded model)."""
         from safetensors.torch import save_file
 
         folder = Path(save_directory)
@@ -296,7 +299,7 @@ class PreTrainedModel(nn.Module):
         config.architectures = [type(self).__name__]
         state_dict = {
             key: tensor.detach().to("cpu").contiguous()
-            for key, tensor in self.state_dict().items()
+            for key, tensor in (self.state_dict() if state_dict is None else state_dict).items()
             if key not in self.tied_weights
         }
         if safe_serialization:

@@ -33,7 +33,10 @@ class TrainerState:
     max_steps: int = 0
     num_train_epochs: int = 0
     steps_in_epoch: int = 0
-    """Optimizer steps done in the current epoch: the sampler position a resumed run skips to."""
+    """Optimizer steps done in the current epoch."""
+    samples_in_epoch: int = 0
+    """Examples of the current epoch's order done, over all processes: where a resumed run continues, whatever its
+    number of processes."""
     steps_per_epoch: int = 0
     train_batch_size: int = 0
     """Examples per optimizer step, all processes and accumulation included."""
@@ -81,6 +84,8 @@ class TrainerState:
             raise ValueError(f"{path} has values of the wrong type: {error} {fix}") from None
         if not all(isinstance(entry, dict) for entry in state.log_history):
             raise ValueError(f"{path}: log_history must be a list of objects. {fix}")
+        if "samples_in_epoch" not in data:  # written before the position was kept: every step was a full one
+            state.samples_in_epoch = state.steps_in_epoch * state.train_batch_size
         return state
 
 

@@ -18,17 +18,19 @@ failed and what to do; pickles are read with ``weights_only=True`` and refused o
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import torch
 from safetensors.torch import load_file, save_file
 
-from ..utils import atomic_directory, get_logger
+from ..utils import atomic_directory, get_logger, replace_directory
 from ..constants import (CHECKPOINT_PREFIX, PT_WEIGHT_FILES, OPTIMIZER_NAME, RNG_JSON_NAME, RNG_TENSORS_NAME, SAFE_WEIGHTS_NAME,
                          SCALER_NAME, SCHEDULER_NAME, TRAINER_STATE_NAME, TRAINING_ARGS_NAME)
 from ..modeling_tf_pytorch_utils import load_torch_pickle
@@ -40,6 +42,7 @@ logger = get_logger(__name__)
 
 _DAMAGED = "resume from another checkpoint, or delete this one"
 _FOREIGN_FILES = ("training_args.bin", "rng_state.pth")  # what HF transformers' Trainer writes instead
+SHARDED_MARKER = "sharded_checkpoint.txt"  # in a checkpoint written with fsdp (its state is in sharded/)
 
 
 class CheckpointError(ValueError):
@@ -49,19 +52,24 @@ class CheckpointError(ValueError):
 class NoSpaceError(OSError):
     """The disk filled up while a checkpoint was written."""
 
-def save_model_weights(model: torch.nn.Module, folder: Path) -> None:
-    """The model's own save_pretrained when it has one, else a safetensors file of its state_dict."""
+def save_model_weights(model: torch.nn.Module, folder: Path, state_dict: dict[str, torch.Tensor] | None = None) -> None:
+    """The model's own save_pretrained when it has one, else a safetensors file of its state_dict (``state_dict``
+    instead of the model's own: the gathered weights of a sharded model)."""
     if hasattr(model, "save_pretrained"):
-        model.save_pretrained(folder)
+        model.save_pretrained(folder, state_dict=state_dict)
         return
-    from safetensors.torch import save_model
+    from safetensors.torch import save_file, save_model
 
-    save_model(model, str(folder / SAFE_WEIGHTS_NAME))
+    if state_dict is None:
+        save_model(model, str(folder / SAFE_WEIGHTS_NAME))
+    else:
+        save_file({key: value.contiguous() for key, value in state_dict.items()}, str(folder / SAFE_WEIGHTS_NAME))
 
 
 def weights_are_finite(model: torch.nn.Module) -> bool:
     """True when no parameter holds a NaN or an infinity (one host sync)."""
-    checks = [torch.isfinite(p).all() for p in model.parameters() if p.is_floating_point()]
+    local = [p.to_local() if hasattr(p, "to_local") else p for p in model.parameters()]  # this process's shards
+    checks = [torch.isfinite(p).all() for p in local if p.is_floating_point() and p.numel()]
     return bool(torch.stack(checks).all()) if checks else True
 
 
@@ -101,20 +109,79 @@ def save_checkpoint(
 
     The caller checks ``weights_are_finite`` first; a full disk raises NoSpaceError naming the device.
     """
+    with _disk_full_named(folder), atomic_directory(folder) as temp:
+        temp.chmod(0o755)  # mkdtemp makes it private; checkpoints are shared like any output
+        save_model_weights(model, temp)
+        torch.save(optimizer.state_dict(), temp / OPTIMIZER_NAME)
+        _write_training_files(temp, scheduler, scaler, state, args_json, rng_states)
+
+
+def save_sharded_checkpoint(
+    folder: Path,
+    *,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any,
+    scaler: Any,
+    state: TrainerState,
+    args_json: str,
+    rng_states: list[tuple[dict[str, torch.Tensor], dict[str, Any]]] | None,
+    rank: int,
+) -> None:
+    """Write one checkpoint whose model and optimizer state every process writes its shard of (call on every
+    process; ``rng_states`` on rank 0). All shards go into one temporary folder that rank 0 completes and
+    renames once every process has finished: a checkpoint folder is whole, or absent."""
+    from .distributed import all_true, barrier, save_sharded
+
+    temp = folder.with_name(f".{folder.name}.sharded.tmp")
+    with _disk_full_named(folder):
+        if rank == 0:
+            shutil.rmtree(temp, ignore_errors=True)
+            temp.mkdir(parents=True)
+        barrier()
+        save_sharded(temp, model, optimizer)  # each process writes and fsyncs its own file
+        ok = True
+        if rank == 0:
+            try:
+                config = getattr(model, "config", None)
+                if config is not None and hasattr(config, "save_pretrained"):
+                    config.save_pretrained(temp)
+                (temp / SHARDED_MARKER).write_text("torch.distributed.checkpoint\n", encoding="utf-8")
+                _write_training_files(temp, scheduler, scaler, state, args_json, rng_states or [])
+                replace_directory(temp, folder)
+            except BaseException:
+                ok = False
+                raise
+            finally:
+                all_true(ok, next(model.parameters()).device)
+        elif not all_true(True, next(model.parameters()).device):
+            raise CheckpointError(f"Rank 0 failed to complete {folder}; see its error.")
+        barrier()
+
+
+def is_sharded_checkpoint(folder: Path) -> bool:
+    """True for a checkpoint written with fsdp (model and optimizer state in torch.distributed.checkpoint files)."""
+    return (folder / SHARDED_MARKER).is_file()
+
+
+def _write_training_files(temp: Path, scheduler: Any, scaler: Any, state: TrainerState, args_json: str,
+                          rng_states: list[tuple[dict[str, torch.Tensor], dict[str, Any]]]) -> None:
+    torch.save(scheduler.state_dict(), temp / SCHEDULER_NAME)
+    if scaler is not None:
+        torch.save(scaler.state_dict(), temp / SCALER_NAME)
+    tensors = {f"rank_{rank}.{name}": value.contiguous() for rank, (states, _) in enumerate(rng_states)
+               for name, value in states.items()}
+    save_file(tensors, str(temp / RNG_TENSORS_NAME))
+    (temp / RNG_JSON_NAME).write_text(json.dumps([plain for _, plain in rng_states]), encoding="utf-8")
+    (temp / TRAINING_ARGS_NAME).write_text(args_json, encoding="utf-8")
+    state.save_to_json(temp / TRAINER_STATE_NAME)
+
+
+@contextlib.contextmanager
+def _disk_full_named(folder: Path) -> Iterator[None]:
+    """Turn a full disk while writing ``folder`` into NoSpaceError naming the device and the fix."""
     try:
-        with atomic_directory(folder) as temp:
-            temp.chmod(0o755)  # mkdtemp makes it private; checkpoints are shared like any output
-            save_model_weights(model, temp)
-            torch.save(optimizer.state_dict(), temp / OPTIMIZER_NAME)
-            torch.save(scheduler.state_dict(), temp / SCHEDULER_NAME)
-            if scaler is not None:
-                torch.save(scaler.state_dict(), temp / SCALER_NAME)
-            tensors = {f"rank_{rank}.{name}": value.contiguous() for rank, (states, _) in enumerate(rng_states)
-                       for name, value in states.items()}
-            save_file(tensors, str(temp / RNG_TENSORS_NAME))
-            (temp / RNG_JSON_NAME).write_text(json.dumps([plain for _, plain in rng_states]), encoding="utf-8")
-            (temp / TRAINING_ARGS_NAME).write_text(args_json, encoding="utf-8")
-            state.save_to_json(temp / TRAINER_STATE_NAME)
+        yield
     except (OSError, RuntimeError) as error:
         if not _is_disk_full(error, folder.parent):
             raise
@@ -191,8 +258,10 @@ def resume_changes(saved: dict[str, Any], args: TrainingArguments) -> tuple[dict
 
 
 def load_training_state(folder: Path, optimizer, scheduler, scaler, rank: int) -> tuple[dict, dict]:
-    """Load optimizer/scheduler/scaler in place; return this rank's RNG state (tensors, plain)."""
-    optimizer.load_state_dict(_load_pickle(folder / OPTIMIZER_NAME))
+    """Load optimizer (unless sharded: see distributed.load_sharded), scheduler and scaler in place; return this
+    rank's RNG state (tensors, plain): rank 0's when fewer processes wrote the checkpoint."""
+    if not is_sharded_checkpoint(folder):
+        optimizer.load_state_dict(_load_pickle(folder / OPTIMIZER_NAME))
     scheduler.load_state_dict(_load_pickle(folder / SCHEDULER_NAME))
     if scaler is not None and (folder / SCALER_NAME).is_file():
         scaler.load_state_dict(_load_pickle(folder / SCALER_NAME))
@@ -208,11 +277,9 @@ def load_training_state(folder: Path, optimizer, scheduler, scaler, rank: int) -
     if not isinstance(plains, list) or not all(isinstance(p, dict) and {"python", "numpy"} <= p.keys() for p in plains):
         raise CheckpointError(f"{path} must be a list of per-process objects with 'python' and 'numpy' RNG states; "
                               f"{_DAMAGED}.")
-    if rank >= len(plains):
-        raise CheckpointError(
-            f"{folder} was written by {len(plains)} process(es) but this is rank {rank}; "
-            "resume with the same number of processes."
-        )
+    if rank >= len(plains):  # resumed on more processes: a fresh run seeds every process alike, so take rank 0's
+        logger.info(f"{folder} was written by {len(plains)} process(es); rank {rank} continues from rank 0's RNG state.")
+        rank = 0
     prefix = f"rank_{rank}."
     mine = {key[len(prefix):]: value for key, value in tensors.items() if key.startswith(prefix)}
     return mine, plains[rank]

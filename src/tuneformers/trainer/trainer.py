@@ -29,9 +29,11 @@ from . import checkpoint as ckpt
 from .output_folder import clean_debris, output_folder_lock, set_aside_later_checkpoints
 from .callbacks import CallbackHandler, TrainerCallback, TrainerControl, TrainerState, default_callbacks
 from .training_args import TrainingArguments
-from .utils import (BatchCollator, ThroughputMeter, all_reduce_sum, barrier, epoch_batches, example_lengths,
-                    gather_objects, get_rng_state, init_distributed, interleave_ranks, num_rows,
-                    peak_flops, rows_in_place, set_rng_state, set_seed, to_host)
+from .distributed import (all_reduce_sum, all_true, barrier, broadcast_from_rank_zero, full_state_dict,
+                          gather_objects, gather_to_rank_zero, init_distributed, is_sharded, load_sharded,
+                          local_tensor, peer_failures_named, shard_model)
+from .utils import (BatchCollator, ThroughputMeter, epoch_batches, example_lengths, get_rng_state,
+                    interleave_ranks, num_rows, peak_flops, rows_in_place, set_rng_state, set_seed, to_host)
 
 logger = get_logger(__name__)
 
@@ -69,7 +71,7 @@ class Trainer:
         self.args = args = args if args is not None else TrainingArguments()
         if prediction_loss_only is not None:  # the v3 keyword; today a TrainingArguments field
             args.prediction_loss_only = prediction_loss_only
-        self.rank, self.world_size, self.device = init_distributed(args.use_cpu)
+        self.rank, self.world_size, self.device = init_distributed(args.use_cpu, args.ddp_timeout)
         if args.fp16 and self.device.type != "cuda":
             raise ValueError("fp16=True needs a CUDA device (it uses a GradScaler); on the CPU use bf16=True instead.")
         set_seed(args.seed)
@@ -149,19 +151,20 @@ class Trainer:
             max_steps, num_epochs = args.max_steps, math.ceil(args.max_steps / steps_per_epoch)
         else:
             max_steps, num_epochs = math.ceil(args.num_train_epochs * steps_per_epoch), math.ceil(args.num_train_epochs)
-        self._create_optimizer_and_scheduler(max_steps)
-        model = self._wrap_model()
-        self.state = state = TrainerState(
-            max_steps=max_steps, num_train_epochs=num_epochs, steps_per_epoch=steps_per_epoch,
-            train_batch_size=args.total_train_batch_size(), logging_steps=args.logging_steps,
-            eval_steps=args.get_eval_steps(), save_steps=args.save_steps, is_world_process_zero=self.rank == 0)
         if checkpoint is not None and not (checkpoint / TRAINER_STATE_NAME).is_file():
             logger.info(f"{checkpoint} is a model folder, not a checkpoint: training its weights from step 0.")
             if not hasattr(self.model, "load_weights_from"):
                 raise ValueError(f"resume_from_checkpoint={str(checkpoint)!r} is a model folder; loading it needs a "
                                  "PreTrainedModel (this model has no load_weights_from).")
             self.model.load_weights_from(checkpoint)
-        elif checkpoint is not None:
+            checkpoint = None
+        model = self._wrap_model()  # before the optimizer: FSDP replaces the parameters with their shards
+        self._create_optimizer_and_scheduler(max_steps)
+        self.state = state = TrainerState(
+            max_steps=max_steps, num_train_epochs=num_epochs, steps_per_epoch=steps_per_epoch,
+            train_batch_size=args.total_train_batch_size(), logging_steps=args.logging_steps,
+            eval_steps=args.get_eval_steps(), save_steps=args.save_steps, is_world_process_zero=self.rank == 0)
+        if checkpoint is not None:
             self._load_checkpoint(checkpoint)  # restores weights, optimizer, scheduler, state and RNG
         if self.rank == 0:
             set_aside_later_checkpoints(args.output_dir, state.global_step)
@@ -172,49 +175,28 @@ class Trainer:
         start_step = state.global_step
         loss_since_log, applied_since_log, grad_norm = torch.zeros((), device=self.device), 0, None
         self._run_loss_sum = torch.tensor(state.train_loss_sum, device=self.device)  # state holds it as of the save
+        step_examples = args.total_train_batch_size()
+        first_epoch, position = self._resume_position()
         self._call("on_train_begin")
-        for epoch in range(state.global_step // steps_per_epoch, num_epochs):
+        for epoch in range(first_epoch, num_epochs):
             if state.global_step >= max_steps:
                 break
-            skip = state.global_step - epoch * steps_per_epoch  # steps of this epoch already done (resume)
-            loader = self._train_loader(dataset, epoch, skip_batches=skip * accumulation)
+            start = position if epoch == first_epoch else 0  # global sample position in this epoch's order
+            plan = self._batch_plan(dataset, epoch, start=start)
+            loader = self._loader(dataset, plan, seed=args.seed + epoch)
+            epoch_first_step = state.global_step - math.ceil(start / step_examples)
+            state.samples_in_epoch = start
             self._call("on_epoch_begin")
             micro_batches = []
-            for index, batch in enumerate(loader, start=skip * accumulation):
+            for index, (indices, batch) in enumerate(zip(plan, loader)):
                 micro_batches.append(batch)
-                if len(micro_batches) < accumulation and index < num_batches - 1:
+                state.samples_in_epoch += len(indices) * self.world_size
+                if len(micro_batches) < accumulation and index < len(plan) - 1:
                     continue
                 self._call("on_step_begin")
-                # Loss of each micro-batch weighted by its share of the labelled items of the whole step
-                # (all processes), so that the gradient equals that of one big batch.
-                counts = [self._count_items(b) for b in micro_batches]
-                total = max(all_reduce_sum(torch.tensor(float(sum(counts)), device=self.device)).item(), 1.0)
-                step_loss = torch.zeros((), device=self.device)
-                for i, (batch, count) in enumerate(zip(micro_batches, counts)):
-                    meter.add(batch)
-                    batch = self._to_device(batch)
-                    with self._no_sync(model, last=i == len(micro_batches) - 1):
-                        with self._autocast():
-                            loss = self.compute_loss(model, batch)
-                        loss = loss * (count / total) if count != total else loss
-                        scaled = loss * self.world_size if self.world_size > 1 else loss  # DDP averages grads
-                        (self.scaler.scale(scaled) if self.scaler else scaled).backward()
-                    step_loss += loss.detach().float()
+                with peer_failures_named(f"training step {state.global_step + 1}"):
+                    step_loss, grad_norm, applied = self._training_step(model, micro_batches, meter)
                 micro_batches = []
-                step_loss = all_reduce_sum(step_loss)
-                if self.scaler:
-                    self.scaler.unscale_(self.optimizer)
-                grad_norm = self._clip_gradients(model)
-                # fp16: the scaler skips steps with non-finite gradients itself, so only the loss is checked.
-                applied = self._step_is_finite(step_loss, None if self.scaler else grad_norm)
-                if applied and self.scaler:
-                    self.scaler.step(self.optimizer)
-                elif applied:
-                    self.optimizer.step()
-                if self.scaler:
-                    self.scaler.update()
-                self.lr_scheduler.step()
-                model.zero_grad(set_to_none=True)
                 if applied:
                     loss_since_log += step_loss
                     self._run_loss_sum += step_loss
@@ -222,7 +204,7 @@ class Trainer:
                     state.train_loss_steps += 1
 
                 state.global_step += 1
-                state.steps_in_epoch = state.global_step - epoch * steps_per_epoch
+                state.steps_in_epoch = state.global_step - epoch_first_step
                 state.epoch = epoch + state.steps_in_epoch / steps_per_epoch
                 self._call("on_step_end")
                 if self.control.should_log:
@@ -243,7 +225,7 @@ class Trainer:
         if args.load_best_model_at_end and state.best_model_checkpoint:
             logger.info(f"Loading the best model from {state.best_model_checkpoint} ({args.best_metric_name()}="
                         f"{state.best_metric}).")
-            ckpt.load_model_weights(self.model, Path(state.best_model_checkpoint))
+            self._load_model_weights(Path(state.best_model_checkpoint))
         state.train_loss_sum = float(self._run_loss_sum)
         train_loss = state.train_loss_sum / state.train_loss_steps if state.train_loss_steps else float("nan")
         steps_done = state.global_step - start_step
@@ -256,6 +238,48 @@ class Trainer:
         self._call("on_train_end")
         self.model_wrapped = self.model
         return TrainOutput(state.global_step, train_loss, metrics)
+
+    def _training_step(self, model: torch.nn.Module, micro_batches: list[dict[str, Any]],
+                       meter: ThroughputMeter) -> tuple[torch.Tensor, torch.Tensor | None, bool]:
+        """One optimizer step over ``micro_batches``: (loss summed over processes, gradient norm, applied?)."""
+        # Loss of each micro-batch weighted by its share of the labelled items of the whole step
+        # (all processes), so that the gradient equals that of one big batch.
+        counts = [self._count_items(b) for b in micro_batches]
+        total = max(all_reduce_sum(torch.tensor(float(sum(counts)), device=self.device)).item(), 1.0)
+        step_loss = torch.zeros((), device=self.device)
+        for i, (batch, count) in enumerate(zip(micro_batches, counts)):
+            meter.add(batch)
+            batch = self._to_device(batch)
+            with self._no_sync(model, last=i == len(micro_batches) - 1):
+                with self._autocast():
+                    loss = self.compute_loss(model, batch)
+                loss = loss * (count / total) if count != total else loss
+                scaled = loss * self.world_size if self.world_size > 1 else loss  # DDP and FSDP average gradients
+                (self.scaler.scale(scaled) if self.scaler else scaled).backward()
+            step_loss += loss.detach().float()
+        step_loss = all_reduce_sum(step_loss)
+        if self.scaler:
+            self.scaler.unscale_(self.optimizer)
+        grad_norm = self._clip_gradients(model)
+        # fp16: the scaler skips steps with non-finite gradients itself, so only the loss is checked.
+        applied = self._step_is_finite(step_loss, None if self.scaler else grad_norm)
+        if applied and self.scaler:
+            self.scaler.step(self.optimizer)
+        elif applied:
+            self.optimizer.step()
+        if self.scaler:
+            self.scaler.update()
+        self.lr_scheduler.step()
+        model.zero_grad(set_to_none=True)
+        return step_loss, grad_norm, applied
+
+    def _resume_position(self) -> tuple[int, int]:
+        """(epoch, global sample position in its order) to continue from; (0, 0) for a fresh run."""
+        state = self.state
+        epoch = math.floor(state.epoch)
+        if state.global_step == 0 or state.epoch == epoch:  # fresh, or a whole number of epochs done
+            return epoch, 0
+        return epoch, state.samples_in_epoch
 
     def compute_loss(self, model: torch.nn.Module, inputs: dict[str, Any], return_outputs: bool = False):
         """The mean loss of one batch: ``model(**inputs)``'s first output. Override for a custom loss
@@ -296,18 +320,20 @@ class Trainer:
         metrics = None
         if control.should_evaluate:
             control.should_evaluate = False
-            metrics = self.evaluate()
+            with peer_failures_named(f"evaluation at step {self.state.global_step}"):
+                metrics = self.evaluate()
         if control.should_save:
             control.should_save = False
-            self._save_checkpoint(metrics)
+            with peer_failures_named(f"saving the checkpoint of step {self.state.global_step}"):
+                self._save_checkpoint(metrics)
         control.should_log = False
 
     def _clip_gradients(self, model: torch.nn.Module) -> torch.Tensor | None:
         """The global gradient norm (one fused norm, no host sync), clipping to max_grad_norm when it is > 0."""
         if self.args.max_grad_norm > 0:
-            return torch.nn.utils.clip_grad_norm_(model.parameters(), self.args.max_grad_norm)
+            return local_tensor(torch.nn.utils.clip_grad_norm_(model.parameters(), self.args.max_grad_norm))
         grads = [p.grad for p in model.parameters() if p.grad is not None]
-        return torch.nn.utils.get_total_norm(grads) if grads else None
+        return local_tensor(torch.nn.utils.get_total_norm(grads)) if grads else None
 
     def _step_is_finite(self, step_loss: torch.Tensor, grad_norm: torch.Tensor | None) -> bool:
         """True when the loss and gradient norm are finite (one host sync); else skip (nan_policy='skip') or stop."""
@@ -342,18 +368,25 @@ class Trainer:
     # ---- evaluation -------------------------------------------------------------------------------
 
     def evaluate(self, eval_dataset: Any = None, metric_key_prefix: str = "eval") -> dict[str, float]:
-        """Loss and ``compute_metrics`` on the eval set, keys prefixed ``eval_``; logged and returned."""
+        """Loss and ``compute_metrics`` on the eval set, keys prefixed ``eval_``; logged and returned.
+
+        With several processes, the predictions are gathered on rank 0 alone (or, with batch_eval_metrics, one
+        batch at a time), which computes the metrics and sends them to the others.
+        """
         dataset = eval_dataset if eval_dataset is not None else self.eval_dataset
         if dataset is None:
             raise ValueError("evaluate() needs an eval dataset: pass eval_dataset= to the Trainer or to evaluate().")
-        output = self._prediction_loop(_require_dataset(dataset, "eval_dataset", "evaluate()"), metric_key_prefix)
+        dataset = _require_dataset(dataset, "eval_dataset", "evaluate()")
+        output = self._prediction_loop(dataset, metric_key_prefix, predictions_everywhere=False)
         self.log(output.metrics)
         self._call("on_evaluate", metrics=output.metrics)
         return output.metrics
 
     def predict(self, test_dataset: Any, metric_key_prefix: str = "test") -> PredictionOutput:
-        """Predictions (host numpy), label ids when the dataset has labels, and metrics prefixed ``test_``."""
-        output = self._prediction_loop(_require_dataset(test_dataset, "test_dataset", "predict()"), metric_key_prefix)
+        """Predictions (host numpy, in the dataset's order, on every process), label ids when the dataset has
+        labels, and metrics prefixed ``test_``."""
+        dataset = _require_dataset(test_dataset, "test_dataset", "predict()")
+        output = self._prediction_loop(dataset, metric_key_prefix, predictions_everywhere=True)
         self._call("on_predict", metrics=output.metrics)
         return output
 
@@ -374,44 +407,74 @@ class Trainer:
         labels = tuple(inputs[name] for name in self.label_names) if has_labels else ()
         return loss, _single(predictions), _single(labels)
 
-    def _prediction_loop(self, dataset: Any, prefix: str) -> PredictionOutput:
+    def _prediction_loop(self, dataset: Any, prefix: str, predictions_everywhere: bool) -> PredictionOutput:
         """Each process predicts examples rank, rank + world, ... (longest first); outputs move to host numpy per
         batch and come back in the dataset's order."""
         args, model = self.args, self.model
         start = time.perf_counter()
         batches = self._eval_batches(dataset, longest_first=True)
         loader = self._loader(dataset, batches)
+        per_batch = (args.batch_eval_metrics and self.compute_metrics is not None and not args.prediction_loss_only)
+        # Every process runs as many batches as rank 0 (which has the most) when they meet in a collective per
+        # batch: FSDP gathers weights inside forward, batch_eval_metrics gathers each batch's rows.
+        rounds = self._eval_batch_count(len(dataset)) if per_batch or is_sharded(model) else len(batches)
         was_training = model.training
         model.eval()
-        loss_sum, rows, predictions, labels = 0.0, 0, [], []
-        for batch in loader:
-            loss, prediction, label = self.prediction_step(model, batch)
-            if self.preprocess_logits_for_metrics is not None and prediction is not None:
-                prediction = self.preprocess_logits_for_metrics(prediction, label)
-            if loss is not None:  # weighted by labelled items: the exact mean over the whole set
-                count = self._count_items(batch)
-                loss_sum += loss.item() * count
-                rows += count
-            predictions.append(to_host(prediction))
-            labels.append(to_host(label))
-            self._call("on_prediction_step", num_batches=len(loader))
+        loss_sum, rows, predictions, labels, metrics = 0.0, 0, [], [], {}
+        batch_iterator = iter(loader)
+        for round_index in range(rounds):
+            batch = next(batch_iterator, None)
+            if batch is None:  # a process with fewer examples keeps step with the others; its output is dropped
+                if is_sharded(model):
+                    self.prediction_step(model, self._collate([dataset[0]]))
+                prediction = label = None
+            else:
+                loss, prediction, label = self.prediction_step(model, batch)
+                if self.preprocess_logits_for_metrics is not None and prediction is not None:
+                    prediction = self.preprocess_logits_for_metrics(prediction, label)
+                if loss is not None:  # weighted by labelled items: the exact mean over the whole set
+                    count = self._count_items(batch)
+                    loss_sum += loss.item() * count
+                    rows += count
+                prediction, label = to_host(prediction), to_host(label)
+                self._call("on_prediction_step", num_batches=len(loader))
+            if per_batch:
+                parts = [part for part in gather_objects((prediction, label)) if part[0] is not None]
+                result = self.compute_metrics(EvalPrediction(concat_rows([p for p, _ in parts]),
+                                                             concat_rows([lab for _, lab in parts])),
+                                              compute_result=round_index == rounds - 1)
+                metrics = dict(result or {})
+            elif prediction is not None or label is not None:
+                predictions.append(prediction)
+                labels.append(label)
         model.train(was_training)
-        places = [(index - self.rank) // self.world_size for batch in batches for index in batch]
-        predictions, labels = (rows_in_place(concat_rows(parts), places) for parts in (predictions, labels))
-        gathered = gather_objects((loss_sum, rows, predictions, labels))
-        loss_sum, rows = sum(g[0] for g in gathered), sum(g[1] for g in gathered)
-        predictions = interleave_ranks([g[2] for g in gathered])
-        labels = interleave_ranks([g[3] for g in gathered])
-        metrics: dict[str, float] = {}
-        if rows:
-            metrics[f"{prefix}_loss"] = loss_sum / rows
-        if (self.compute_metrics is not None and predictions is not None and labels is not None
-                and not args.prediction_loss_only):
-            for key, value in self.compute_metrics(EvalPrediction(predictions, labels)).items():
-                metrics[key if key.startswith(f"{prefix}_") else f"{prefix}_{key}"] = float(value)
+        if per_batch or args.prediction_loss_only:
+            predictions = labels = None
+        else:
+            places = [(index - self.rank) // self.world_size for batch in batches for index in batch]
+            predictions, labels = (rows_in_place(concat_rows(parts), places) for parts in (predictions, labels))
+        gather = gather_objects if predictions_everywhere else gather_to_rank_zero
+        gathered = gather((loss_sum, rows, predictions, labels))
+        if gathered is not None:  # on rank 0 (everywhere for predict)
+            loss_sum, rows = sum(g[0] for g in gathered), sum(g[1] for g in gathered)
+            predictions = interleave_ranks([g[2] for g in gathered])
+            labels = interleave_ranks([g[3] for g in gathered])
+            if not per_batch and self.compute_metrics is not None and predictions is not None \
+                    and labels is not None and not args.prediction_loss_only:
+                metrics = self.compute_metrics(EvalPrediction(predictions, labels))
+            metrics = {key if key.startswith(f"{prefix}_") else f"{prefix}_{key}": float(value)
+                       for key, value in metrics.items()}
+            if rows:
+                metrics = {f"{prefix}_loss": loss_sum / rows, **metrics}
+        if not predictions_everywhere:
+            metrics = broadcast_from_rank_zero(metrics)
         runtime = time.perf_counter() - start
         metrics.update({f"{prefix}_runtime": runtime, f"{prefix}_samples_per_second": len(dataset) / runtime})
         return PredictionOutput(predictions, labels, metrics)
+
+    def _eval_batch_count(self, num_examples: int) -> int:
+        """Evaluation batches of rank 0, which holds the most examples (ceil(num_examples / world))."""
+        return math.ceil(math.ceil(num_examples / self.world_size) / self.args.per_device_eval_batch_size)
 
     # ---- the HF v3/v4 surface scripts call ---------------------------------------------------------
 
@@ -478,9 +541,10 @@ class Trainer:
     def save_model(self, output_dir: str | None = None) -> None:
         """Weights (+ config), tokenizer and training_args.json into ``output_dir`` (default args.output_dir)."""
         folder = Path(output_dir or self.args.output_dir)
+        state_dict = full_state_dict(self.model) if is_sharded(self.model) else None  # gathered on rank 0
         if self.rank == 0:
             folder.mkdir(parents=True, exist_ok=True)
-            ckpt.save_model_weights(self.model, folder)
+            ckpt.save_model_weights(self.model, folder, state_dict)
             if self.processing_class is not None and hasattr(self.processing_class, "save_pretrained"):
                 self.processing_class.save_pretrained(folder)
             atomic_write_text(folder / TRAINING_ARGS_NAME, self.args.to_json_string())
@@ -494,18 +558,30 @@ class Trainer:
             value, greater = metrics[name], args.best_metric_greater()
             if state.best_metric is None or (value > state.best_metric if greater else value < state.best_metric):
                 state.best_metric, state.best_model_checkpoint = value, str(folder)
-        if not ckpt.weights_are_finite(self.model):  # an update overflowed (finite gradients, huge step)
-            self._stop_on_bad_step(f"The weights are not finite after step {state.global_step}, so no checkpoint was "
-                                   f"written ({folder.name}).")
+        # An update can overflow with finite gradients (a huge step); such weights are never saved.
+        if not all_true(ckpt.weights_are_finite(self.model), self.device):
+            self._stop_on_bad_step(f"The weights are not finite after step {state.global_step}, so no checkpoint "
+                                   f"was written ({folder.name}).")
         state.weights_finite = True
         state.train_loss_sum = float(self._run_loss_sum)
-        rng_states = gather_objects(get_rng_state())
+        rng_states = gather_to_rank_zero(get_rng_state())
+        files = dict(scheduler=self.lr_scheduler, scaler=self.scaler, state=state, args_json=args.to_json_string(),
+                     rng_states=rng_states)
+        if args.fsdp:  # every process writes its shard
+            ckpt.save_sharded_checkpoint(folder, model=self.model, optimizer=self.optimizer, rank=self.rank, **files)
+        elif self.rank == 0:
+            ckpt.save_checkpoint(folder, model=self.model, optimizer=self.optimizer, **files)
         if self.rank == 0:
-            ckpt.save_checkpoint(folder, model=self.model, optimizer=self.optimizer, scheduler=self.lr_scheduler,
-                                 scaler=self.scaler, state=state, args_json=args.to_json_string(), rng_states=rng_states)
             ckpt.rotate_checkpoints(args.output_dir, args.save_total_limit, state.best_model_checkpoint)
         barrier()
         self._call("on_save")
+
+    def _load_model_weights(self, folder: Path) -> None:
+        """The weights of one of this run's checkpoints (sharded or not), e.g. the best at the end."""
+        if ckpt.is_sharded_checkpoint(folder):
+            load_sharded(folder, self.model, None)
+        else:
+            ckpt.load_model_weights(self.model, folder)
 
     def _find_checkpoint(self, resume: str | bool | None) -> Path | None:
         resume = resume if resume is not None else self.args.resume_from_checkpoint
@@ -534,10 +610,18 @@ class Trainer:
         saved = ckpt.read_trainer_state(folder)
         ckpt.check_best_model_checkpoint(saved, folder, self.args.output_dir)
         adjusted = self._resume_changes(folder, saved)
-        ckpt.load_model_weights(self.model, folder)
+        if ckpt.is_sharded_checkpoint(folder):
+            load_sharded(folder, self.model, self.optimizer)  # any number of processes may have written it
+        elif self.args.fsdp and self.world_size > 1:
+            raise ckpt.CheckpointError(
+                f"{folder} was written without fsdp (one file of full weights and optimizer state); resume it "
+                "without fsdp, or load its weights as a model folder and train with fsdp from step 0.")
+        else:
+            ckpt.load_model_weights(self.model, folder)
         rng = ckpt.load_training_state(folder, self.optimizer, self.lr_scheduler, self.scaler, self.rank)
-        for name in ("global_step", "epoch", "steps_in_epoch", "log_history", "best_metric", "best_model_checkpoint",
-                     "num_input_tokens_seen", "total_flos", "train_loss_sum", "train_loss_steps", "skipped_steps"):
+        for name in ("global_step", "epoch", "steps_in_epoch", "samples_in_epoch", "log_history", "best_metric",
+                     "best_model_checkpoint", "num_input_tokens_seen", "total_flos", "train_loss_sum",
+                     "train_loss_steps", "skipped_steps"):
             setattr(self.state, name, getattr(saved, name))
         if adjusted:
             self._apply_changed_hyperparameters()
@@ -607,13 +691,22 @@ class Trainer:
                                               num_training_steps=num_training_steps)
 
     def _wrap_model(self) -> torch.nn.Module:
+        """DDP (a wrapper), or FSDP (shards the model in place) with fsdp set; the model itself on one process."""
         self.model.train()
-        if self.world_size > 1 and self.model_wrapped is self.model:
-            device_ids = [self.device.index] if self.device.type == "cuda" else None
-            self.model_wrapped = torch.nn.parallel.DistributedDataParallel(self.model, device_ids=device_ids)
+        if self.world_size == 1 or self.model_wrapped is not self.model or is_sharded(self.model):
+            return self.model_wrapped
+        if self.args.fsdp:
+            if not self._owns_optimizer and self.optimizer is not None:
+                raise ValueError("fsdp shards the parameters, so the Trainer must create the optimizer after "
+                                 "sharding: pass optimizers=(None, None) and set its hyperparameters through "
+                                 "TrainingArguments, or train without fsdp.")
+            shard_model(self.model, self.args.fsdp, self.args.bf16, self.device)
+            return self.model
+        device_ids = [self.device.index] if self.device.type == "cuda" else None
+        self.model_wrapped = torch.nn.parallel.DistributedDataParallel(self.model, device_ids=device_ids)
         return self.model_wrapped
 
-    def _batch_plan(self, dataset: Any, epoch: int) -> list[list[int]]:
+    def _batch_plan(self, dataset: Any, epoch: int, start: int = 0) -> list[list[int]]:
         args = self.args
         if args.group_by_length and self._lengths is None:
             self._lengths = example_lengths(dataset)
@@ -621,7 +714,8 @@ class Trainer:
                 raise ValueError("group_by_length=True needs examples with an 'input_ids' (or 'length') field.")
         return epoch_batches(len(dataset), args.per_device_train_batch_size, seed=args.seed, epoch=epoch,
                              lengths=self._lengths if args.group_by_length else None,
-                             drop_last=args.dataloader_drop_last, rank=self.rank, world_size=self.world_size)
+                             drop_last=args.dataloader_drop_last, rank=self.rank, world_size=self.world_size,
+                             accumulation=args.gradient_accumulation_steps, start=start)
 
     def _eval_batches(self, dataset: Any, longest_first: bool = False) -> list[list[int]]:
         """This process's evaluation batches: examples rank, rank + world, ..., in order, or longest first
@@ -637,9 +731,6 @@ class Trainer:
         if self._eval_lengths_of is None or self._eval_lengths_of[0] is not dataset:
             self._eval_lengths_of = (dataset, example_lengths(dataset))
         return self._eval_lengths_of[1]
-
-    def _train_loader(self, dataset: Any, epoch: int, skip_batches: int) -> DataLoader:
-        return self._loader(dataset, self._batch_plan(dataset, epoch)[skip_batches:], seed=self.args.seed + epoch)
 
     def _loader(self, dataset: Any, batches: list[list[int]], seed: int = 0) -> DataLoader:
         # Own generator: creating the iterator then draws no number from the global torch RNG,
@@ -667,10 +758,13 @@ class Trainer:
         return contextlib.nullcontext()
 
     def _no_sync(self, model: torch.nn.Module, last: bool):
-        """Skip DDP's gradient all-reduce on all but the last micro-batch of a step."""
-        if self.world_size > 1 and not last:
-            return model.no_sync()
-        return contextlib.nullcontext()
+        """Skip the gradient all-reduce (DDP) or reduce-scatter (FSDP) on all but the last micro-batch of a step."""
+        if self.world_size == 1:
+            return contextlib.nullcontext()
+        if is_sharded(model):
+            model.set_requires_gradient_sync(last)
+            return contextlib.nullcontext()
+        return contextlib.nullcontext() if last else model.no_sync()
 
 
 def _require_dataset(dataset: Any, name: str, method: str) -> Any:

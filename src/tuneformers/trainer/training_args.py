@@ -7,6 +7,7 @@ docstring under each field as its ``--help`` text). Every invalid value is repor
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import os
@@ -27,8 +28,10 @@ RESUME_ADJUSTABLE_FIELDS = ("learning_rate", "lr_scheduler_type", "warmup_steps"
                             "max_steps", "nan_policy")
 # These decide which examples each step sees, so changing them cannot continue the same run: an error unless
 # resume_with_changed_data=True (the same goes for the dataset length and the number of processes).
-RESUME_FIXED_FIELDS = ("per_device_train_batch_size", "gradient_accumulation_steps", "seed", "group_by_length",
-                       "dataloader_drop_last")
+# The batch size per process and the accumulation may change when the examples per optimizer step do not (as when
+# resuming on another number of processes): every later step then sees the same examples.
+RESUME_FIXED_FIELDS = ("seed", "group_by_length", "dataloader_drop_last")
+FSDP_OPTIONS = ("full_shard", "shard_grad_op", "hybrid_shard", "offload", "auto_wrap")
 
 
 @dataclasses.dataclass
@@ -134,9 +137,10 @@ class TrainingArguments:
     """Checkpoint folder to resume from, or "last" for the newest one in output_dir (read by scripts and the CLI).
     Changed learning rate, schedule, warmup, weight decay, betas, epsilon, max_grad_norm and length take effect."""
     resume_with_changed_data: bool = False
-    """Resume even when batch size, gradient accumulation, seed, group_by_length, drop_last, dataset length or
-    number of processes differ from the checkpoint's (an error otherwise); the data order then differs from
-    an uninterrupted run's."""
+    """Resume even when the examples per optimizer step (batch size x accumulation x processes), seed,
+    group_by_length, drop_last or dataset length differ from the checkpoint's (an error otherwise); training
+    continues from the next unseen example, but the data order then differs from an uninterrupted run's. The
+    number of processes, batch size and accumulation may change freely when the examples per step stay equal."""
 
     # -- Reproducibility and precision --
     seed: int = 42
@@ -148,13 +152,22 @@ class TrainingArguments:
     use_cpu: bool = False
     """Train on the CPU even when a CUDA device is available."""
 
-    # -- Distributed --
+    # -- Distributed (launch with torchrun, or `tuneformers train --nproc_per_node N`) --
     local_rank: int = -1
     """This process's rank on its machine (-1: not distributed); torchrun's LOCAL_RANK is read when not given."""
+    ddp_timeout: int = 1800
+    """Seconds a collective (gradient all-reduce, barrier) waits for the other processes before the job fails."""
+    fsdp: str = ""
+    """Shard weights, gradients and optimizer state over the processes with FSDP2 (for models whose training state
+    does not fit one device): full_shard, shard_grad_op (keep gathered weights until backward), hybrid_shard (shard
+    within a machine, replicate across machines), optionally with offload (state on the CPU). Empty: plain DDP."""
 
     # -- Evaluation output --
     prediction_loss_only: bool = False
     """Evaluate and predict the loss only: no predictions gathered, no compute_metrics."""
+    batch_eval_metrics: bool = False
+    """Call compute_metrics(eval_prediction, compute_result) once per evaluation batch (all processes' rows of it),
+    compute_result=True on the last, instead of once on every prediction: no process holds all predictions."""
 
     # -- Deprecated (HF v3/v4 spellings, mapped onto the fields above with a warning) --
     evaluate_during_training: bool = False
@@ -173,6 +186,10 @@ class TrainingArguments:
     def __post_init__(self) -> None:
         if isinstance(self.report_to, str):  # report_to="none" as HF scripts write it
             self.report_to = [self.report_to]
+        if isinstance(self.fsdp, (list, tuple)):  # HF's list form, fsdp=["full_shard", "auto_wrap"]
+            self.fsdp = " ".join(self.fsdp)
+        elif isinstance(self.fsdp, bool):
+            self.fsdp = "full_shard" if self.fsdp else ""
         check_field_types(self)
         self._apply_deprecated_names()
         if self.local_rank == -1 and "LOCAL_RANK" in os.environ:
@@ -211,6 +228,15 @@ class TrainingArguments:
                        f"save_total_limit must be at least 1 or None (keep all), got {self.save_total_limit}; "
                        "use save_strategy='no' to save no checkpoints.")
         problems.check(not (self.bf16 and self.fp16), "bf16=True and fp16=True conflict: choose one mixed-precision mode.")
+        problems.check(self.ddp_timeout >= 1, f"ddp_timeout must be at least 1 second, got {self.ddp_timeout}.")
+        fsdp = self.fsdp.replace(",", " ").split()
+        for option in fsdp:
+            problems.choice("fsdp", option, FSDP_OPTIONS)
+        problems.check(sum(o in fsdp for o in ("full_shard", "shard_grad_op", "hybrid_shard")) <= 1,
+                       f"fsdp={self.fsdp!r} names more than one sharding strategy: choose one of full_shard, "
+                       "shard_grad_op, hybrid_shard.")
+        problems.check(not (fsdp and self.fp16), "fsdp with fp16 is not supported (no sharded gradient scaler): "
+                       "use bf16=True.")
         problems.check(not (self.warmup_steps > 0 and self.warmup_ratio > 0),
                        f"warmup_steps={self.warmup_steps} and warmup_ratio={self.warmup_ratio} conflict: set only one.")
         if self.load_best_model_at_end:
@@ -275,6 +301,45 @@ class TrainingArguments:
     def world_size(self) -> int:
         """Number of processes (torchrun sets WORLD_SIZE); 1 when not launched distributed."""
         return int(os.environ.get("WORLD_SIZE", "1"))
+
+    @property
+    def process_index(self) -> int:
+        """This process's global rank (0 when not distributed)."""
+        return int(os.environ.get("RANK", "0"))
+
+    @property
+    def local_process_index(self) -> int:
+        """This process's rank on its machine (0 when not distributed)."""
+        return int(os.environ.get("LOCAL_RANK", "0"))
+
+    @property
+    def should_save(self) -> bool:
+        """True in the process that writes files (global rank 0)."""
+        return self.process_index == 0
+
+    @property
+    def should_log(self) -> bool:
+        """True in the process that logs (global rank 0)."""
+        return self.process_index == 0
+
+    @contextlib.contextmanager
+    def main_process_first(self, local: bool = True, desc: str = "work") -> typing.Iterator[None]:
+        """Run the block in the main process (of each machine when ``local``) first and in the others after it,
+        e.g. so that one process per machine tokenizes and caches a dataset that the others then read."""
+        if self.world_size() == 1:
+            yield
+            return
+        from .distributed import barrier, init_distributed
+
+        init_distributed(self.use_cpu, self.ddp_timeout)
+        is_main = (self.local_process_index if local else self.process_index) == 0
+        if not is_main:
+            barrier()  # wait for the main process(es) to finish the block
+        try:
+            yield
+        finally:
+            if is_main:
+                barrier()  # let the others run it
 
     def train_batch_size(self) -> int:
         """Examples per forward pass across all processes."""

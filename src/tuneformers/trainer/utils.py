@@ -1,11 +1,8 @@
-"""Trainer plumbing: seeding, RNG state capture/restore, the batch plan, distributed helpers, FLOP guesses."""
+"""Trainer plumbing: seeding, RNG state capture/restore, the batch plan, FLOP guesses (distributed: distributed.py)."""
 
 from __future__ import annotations
 
-import atexit
-import datetime
 import math
-import os
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -13,12 +10,9 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.distributed as dist
 
 from ..trainer_utils import concat_rows
-from ..utils import get_logger
-
-logger = get_logger(__name__)
+from .distributed import all_reduce_sum
 
 
 # ---- seeds and RNG state -------------------------------------------------------------------------
@@ -101,99 +95,38 @@ def epoch_batches(
     drop_last: bool = False,
     rank: int = 0,
     world_size: int = 1,
+    accumulation: int = 1,
+    start: int = 0,
 ) -> list[list[int]]:
-    """This rank's batches of example indices for one epoch; a pure function of its arguments.
+    """This rank's batches of example indices for one epoch, from global sample position ``start``.
 
-    The order depends only on (seed, epoch), never on global RNG state, so a resumed run can skip
-    to any batch without replaying the ones before. With ``lengths``, the shuffled indices are cut
-    into mega-batches of 50 batches, each sorted longest first, so batches hold similar lengths.
-    With ``world_size`` > 1, each global batch of ``batch_size * world_size`` examples is split
-    into contiguous per-rank slices; the index list is wrapped around to a multiple of the world
-    size (as torch's DistributedSampler does), so every rank runs the same number of batches.
+    A pure function of its arguments: the order depends only on (seed, epoch), never on global RNG
+    state. Positions count examples of the epoch's order over all processes, so a run resumed on
+    another number of processes continues from the same example: with the same examples per optimizer
+    step (``batch_size * world_size * accumulation``), every later step sees the same examples. With
+    ``lengths``, the shuffled order is cut into mega-batches of 50 optimizer steps, each sorted longest
+    first, so batches hold similar lengths. Each global batch of ``batch_size * world_size`` examples is
+    split into contiguous per-rank slices; the order is wrapped around to a multiple of the world size
+    (as torch's DistributedSampler does), so every rank runs the same number of batches.
     """
-    if shuffle:
-        generator = np.random.default_rng([seed, epoch])
-        order = generator.permutation(num_examples)
-    else:
-        order = np.arange(num_examples)
-    if world_size > 1 and num_examples % world_size:
-        order = np.concatenate([order, order[: world_size - num_examples % world_size]])
-    global_size = batch_size * world_size
+    order = np.random.default_rng([seed, epoch]).permutation(num_examples) if shuffle else np.arange(num_examples)
     if lengths is not None:
         lengths_array = np.asarray(lengths)
-        mega = global_size * 50
-        chunks = [order[start : start + mega] for start in range(0, len(order), mega)]
+        mega = batch_size * world_size * accumulation * 50
+        chunks = [order[first : first + mega] for first in range(0, len(order), mega)]
         order = np.concatenate([chunk[np.argsort(-lengths_array[chunk], kind="stable")] for chunk in chunks])
+    if world_size > 1 and num_examples % world_size:
+        order = np.concatenate([order, order[: world_size - num_examples % world_size]])
+    order = order[start:]
+    global_size = batch_size * world_size
     batches = []
-    for start in range(0, len(order), global_size):
-        global_batch = order[start : start + global_size]
+    for first in range(0, len(order), global_size):
+        global_batch = order[first : first + global_size]
         if drop_last and len(global_batch) < global_size:
             break
         per_rank = math.ceil(len(global_batch) / world_size)
         batches.append(global_batch[rank * per_rank : (rank + 1) * per_rank].tolist())
     return batches
-
-
-# ---- distributed ---------------------------------------------------------------------------------
-
-
-def init_distributed(use_cpu: bool = False) -> tuple[int, int, torch.device]:
-    """(rank, world size, device) of this process; starts the process group under torchrun.
-
-    gloo on CPU, nccl on CUDA; each process takes cuda:LOCAL_RANK.
-    """
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    cuda = torch.cuda.is_available() and not use_cpu
-    if world_size == 1:
-        return 0, 1, torch.device("cuda" if cuda else "cpu")
-    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-    device = torch.device("cuda", local_rank) if cuda else torch.device("cpu")
-    if cuda:
-        torch.cuda.set_device(device)
-    if not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if cuda else "gloo")
-        atexit.register(_close_process_group)
-    return dist.get_rank(), dist.get_world_size(), device
-
-
-def _close_process_group() -> None:
-    """Wait for the other processes, then tear the group down before the interpreter does: left to
-    interpreter shutdown, gloo's threads can be destroyed while still joinable and abort the process."""
-    if not dist.is_initialized():
-        return
-    try:
-        if dist.get_backend() == "gloo":
-            dist.monitored_barrier(timeout=datetime.timedelta(seconds=60))
-        dist.destroy_process_group()
-    except Exception as error:  # a peer that died first: nothing left to wait for
-        logger.warning("Closing the process group failed: %s", error)
-
-
-def is_distributed() -> bool:
-    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
-
-
-def all_reduce_sum(tensor: torch.Tensor) -> torch.Tensor:
-    """Sum over processes (in place on a copy); the tensor itself when not distributed."""
-    if not is_distributed():
-        return tensor
-    tensor = tensor.clone()
-    dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
-    return tensor
-
-
-def gather_objects(value: Any) -> list[Any]:
-    """[value of rank 0, value of rank 1, ...]; [value] when not distributed."""
-    if not is_distributed():
-        return [value]
-    gathered: list[Any] = [None] * dist.get_world_size()
-    dist.all_gather_object(gathered, value)
-    return gathered
-
-
-def barrier() -> None:
-    if is_distributed():
-        dist.barrier()
 
 
 # ---- throughput ------------------------------------------------------------------------------------

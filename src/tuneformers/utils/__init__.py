@@ -76,19 +76,24 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
     temp_path = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
         yield temp_path
-        fsync_tree(temp_path)
-        if path.exists():
-            trash = path.with_name(f".{path.name}.old")
-            shutil.rmtree(trash, ignore_errors=True)
-            os.replace(path, trash)
-            os.replace(temp_path, path)
-            fsync_directory(path.parent)
-            shutil.rmtree(trash, ignore_errors=True)
-        else:
-            os.replace(temp_path, path)
-            fsync_directory(path.parent)
+        replace_directory(temp_path, path)
     finally:
         shutil.rmtree(temp_path, ignore_errors=True)
+
+
+def replace_directory(temp_path: Path, path: Path) -> None:
+    """fsync the files of ``temp_path``, then rename it to ``path`` (an old ``path`` goes via ``.<name>.old``)."""
+    fsync_tree(temp_path)
+    if path.exists():
+        trash = path.with_name(f".{path.name}.old")
+        shutil.rmtree(trash, ignore_errors=True)
+        os.replace(path, trash)
+        os.replace(temp_path, path)
+        fsync_directory(path.parent)
+        shutil.rmtree(trash, ignore_errors=True)
+    else:
+        os.replace(temp_path, path)
+        fsync_directory(path.parent)
 
 
 def require(module: str, extra: str, feature: str):
