@@ -55,6 +55,29 @@ class KillAt(TrainerCallback):
             os.kill(os.getpid(), signal.SIGKILL)
 
 
+def evaluate_batch_by_batch(trainer: Trainer) -> dict:
+    """Accuracy and example count with batch_eval_metrics: compute_metrics sees one batch (all processes' rows)
+    at a time and reports at the last."""
+    totals = {"correct": 0, "seen": 0, "calls": 0}
+
+    def accumulate(prediction, compute_result: bool):
+        totals["correct"] += int((prediction.predictions.argmax(-1) == prediction.label_ids).sum())
+        totals["seen"] += len(prediction.label_ids)
+        totals["calls"] += 1
+        if compute_result:
+            return {"accuracy": totals["correct"] / totals["seen"], "seen": totals["seen"], "calls": totals["calls"]}
+        return None
+
+    def at_once(prediction):
+        return {"accuracy": float((prediction.predictions.argmax(-1) == prediction.label_ids).mean())}
+
+    trainer.compute_metrics = at_once
+    reference = trainer.evaluate()["eval_accuracy"]
+    trainer.args.batch_eval_metrics, trainer.compute_metrics = True, accumulate
+    metrics = trainer.evaluate()
+    return {"reference_accuracy": reference, **metrics}
+
+
 def main() -> None:
     output_dir, settings = Path(sys.argv[1]), json.loads(sys.argv[2])
     config = BertConfig(vocab_size=VOCAB, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
@@ -74,11 +97,13 @@ def main() -> None:
                       callbacks=callbacks)
     trainer.train(resume_from_checkpoint=settings.get("resume"))
     metrics = trainer.evaluate()
+    batch_metrics = evaluate_batch_by_batch(trainer)
     trainer.save_model(str(output_dir / "final"))
     rank = int(os.environ.get("RANK", "0"))
     (output_dir / f"order-{rank}.json").write_text(json.dumps(train_set.read))
     grad_norms = [entry["grad_norm"] for entry in trainer.state.log_history if "grad_norm" in entry]
-    (output_dir / f"result-{rank}.json").write_text(json.dumps({"metrics": metrics, "grad_norms": grad_norms}))
+    (output_dir / f"result-{rank}.json").write_text(json.dumps({"metrics": metrics, "grad_norms": grad_norms,
+                                                                "batch_metrics": batch_metrics}))
 
 
 if __name__ == "__main__":

@@ -254,6 +254,23 @@ def test_group_by_length_and_batch_plan():
     assert sorted(i for part in parts for b in part for i in b) == sorted(list(range(11)) + [parts[0][0][0]])
 
 
+@pytest.mark.parametrize("lengths", [None, np.random.default_rng(1).integers(5, 100, 203).tolist()])
+def test_the_batch_plan_is_in_global_positions_the_same_steps_for_any_number_of_processes(lengths):
+    """16 examples per optimizer step split as 1 x 16, 2 x 8, 4 x 2 x accumulation 2, or 8 x 1 x 2: each step holds
+    the same examples, and a plan started at a step boundary continues the uninterrupted one."""
+    def steps(world: int, per_device: int, accumulation: int, start: int = 0) -> list[set[int]]:
+        plans = [epoch_batches(203, per_device, seed=3, epoch=2, lengths=lengths, rank=rank, world_size=world,
+                               accumulation=accumulation, start=start) for rank in range(world)]
+        return [set().union(*(b for plan in plans for b in plan[i : i + accumulation]))
+                for i in range(0, len(plans[0]), accumulation)]
+
+    reference = steps(1, 16, 1)
+    assert len(reference) == 13 and set().union(*reference) == set(range(203))
+    for world, per_device, accumulation in [(2, 8, 1), (4, 2, 2), (8, 1, 2)]:
+        assert steps(world, per_device, accumulation)[:12] == reference[:12]  # the last step wraps around
+        assert steps(world, per_device, accumulation, start=5 * 16)[:7] == reference[5:12]
+
+
 class AutocastProbe(Regressor):
     """A Regressor that records, on every forward, whether autocast was on and the dtype its matmul produced."""
 

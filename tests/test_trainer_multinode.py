@@ -120,6 +120,11 @@ def test_two_machines_train_to_the_same_weights_as_one_process_with_the_same_glo
     reference = json.loads((one / "result-0.json").read_text())
     assert results[0]["metrics"]["eval_loss"] == pytest.approx(reference["metrics"]["eval_loss"], rel=1e-5)
     assert max(reference["grad_norms"]) > 0.05  # clipping was active
+    # batch_eval_metrics: one call per batch of rank 0 (64 examples, 32 per process, 5 per batch), all rows seen once
+    batch_metrics = results[0]["batch_metrics"]
+    assert batch_metrics["eval_seen"] == 64 and batch_metrics["eval_calls"] == 7
+    assert batch_metrics["eval_accuracy"] == batch_metrics["reference_accuracy"]
+    assert reference["batch_metrics"]["eval_calls"] == 13
 
 
 # ---- FSDP2 -------------------------------------------------------------------------------------------------

@@ -35,6 +35,10 @@ def test_every_field_is_documented_and_grouped():
         (dict(max_steps=-1, num_train_epochs=0), "Nothing to train: max_steps=-1 and num_train_epochs=0"),
         (dict(save_total_limit=0), "save_total_limit must be at least 1 or None"),
         (dict(report_to=["wandb"]), "report_to='wandb' is not one of"),
+        (dict(fsdp="full_shard shard_grad_op"), "fsdp='full_shard shard_grad_op' names more than one sharding"),
+        (dict(fsdp="zero3"), "fsdp='zero3' is not one of 'full_shard'"),
+        (dict(fsdp="full_shard", fp16=True), "fsdp with fp16 is not supported.*use bf16=True"),
+        (dict(ddp_timeout=0), "ddp_timeout must be at least 1 second, got 0"),
     ],
 )
 def test_validation_names_the_fields(overrides, message):
@@ -105,3 +109,13 @@ def test_helper_works_for_other_dataclasses():
     assert dataclass_from_namespace(TrainingArguments, namespace).seed == 7
     with pytest.raises(SystemExit):
         parser.parse_args([])  # model_name_or_path has no default: required
+
+
+def test_fsdp_accepts_hf_spellings_and_main_process_first_runs_alone():
+    assert TrainingArguments(fsdp=["full_shard", "auto_wrap"]).fsdp == "full_shard auto_wrap"
+    assert TrainingArguments(fsdp=True).fsdp == "full_shard" and TrainingArguments(fsdp=False).fsdp == ""
+    args = TrainingArguments()
+    assert (args.process_index, args.local_process_index, args.should_save, args.should_log) == (0, 0, True, True)
+    with args.main_process_first(desc="tokenizing"):
+        ran = True
+    assert ran

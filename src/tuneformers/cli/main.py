@@ -3,17 +3,20 @@
 
 Bad input (a missing file, a wrong column, unusable labels, an empty file, a model folder without
 weights, ...) ends with one line saying what is wrong and how to fix it, and exit code 2; other
-failures print one line and exit 1. ``--debug`` adds the traceback.
+failures print one line and exit 1. ``--debug`` adds the traceback. ``--nproc_per_node M`` (and ``--nnodes``,
+``--rdzv_endpoint``) runs a command in several processes through torchrun (launch.py); then only rank 0 prints.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import traceback
 from collections.abc import Sequence
 
 from . import env, evaluate, fill_mask, plot, predict, pretrain, train, train_tokenizer
+from .launch import add_launch_arguments, launch_wanted, relaunch, under_launcher
 from ..data.readers import DataError
 
 SUBCOMMANDS = (train, evaluate, predict, pretrain, train_tokenizer, fill_mask, plot, env)
@@ -24,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     shared = argparse.ArgumentParser(add_help=False)
     shared.add_argument("--debug", action="store_true", help="show the full traceback of an error")
+    add_launch_arguments(shared)
     parser = argparse.ArgumentParser(
         prog="tuneformers", parents=[shared], allow_abbrev=False,
         description="Fine-tune pretrained transformers on your text files, then evaluate and predict.",
@@ -50,7 +54,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     command = "tuneformers"
+    if under_launcher() and os.environ.get("RANK", "0") != "0":
+        sys.stdout = open(os.devnull, "w")  # one process reports (errors still reach stderr)
     try:
+        if launch_wanted(argv):
+            return relaunch(argv)
         args = parse_args(argv)
         if args.command is None:
             build_parser().print_help()

@@ -351,7 +351,8 @@ def run_text_task(args: argparse.Namespace, explicit: dict[str, Any]) -> int:
         metrics["eval_majority_class_accuracy"] = majority_accuracy(eval_set_labels(eval_set))
     plot = save_run_folder(trainer, output_dir, metrics,
                            plot_title=None if args.no_plot else f"{Path(str(model_name)).name} on {data.name}")
-    if "save_strategy" in data_recipe.values:  # checkpoints the recipe asked for only to keep the best model
+    if "save_strategy" in data_recipe.values and trainer.is_world_process_zero():  # checkpoints the recipe asked
+        # for only to keep the best model
         for checkpoint in list_checkpoints(output_dir):
             shutil.rmtree(checkpoint, ignore_errors=True)
     print(summary(model_name, data, result, metrics, output_dir, plot, time.perf_counter() - started,
@@ -388,8 +389,14 @@ def locked_run_folder(output_dir: Path, overwrite: bool):
 
 def save_run_folder(trainer: Any, output_dir: Path, metrics: dict[str, Any], plot_title: str | None) -> Path | None:
     """Model, tokenizer, training_args.json, trainer_state.json, metrics.json (and the plot when ``plot_title``)
-    written into a hidden sibling, then swapped in for ``output_dir`` as one unit; return the plot's path."""
+    written into a hidden sibling, then swapped in for ``output_dir`` as one unit; return the plot's path.
+    Every process calls it (a sharded model is gathered from all); rank 0 alone writes."""
     from ..trainer.output_folder import new_folder_beside, parent_is_writable, swap_in_folder
+
+    plot = output_dir / PLOT_NAME if plot_title is not None else None
+    if not trainer.is_world_process_zero():
+        trainer.save_model()  # takes part in gathering the weights; rank 0 writes them
+        return plot
 
     if not parent_is_writable(output_dir):  # e.g. a mounted volume: no sibling to swap in, so write in place
         print(f"tuneformers train: warning: cannot write beside {output_dir}, so its final files are written in "
@@ -410,7 +417,7 @@ def save_run_folder(trainer: Any, output_dir: Path, metrics: dict[str, Any], plo
     finally:
         if new != output_dir and new.exists():
             shutil.rmtree(new, ignore_errors=True)
-    return output_dir / PLOT_NAME if plot_title is not None else None
+    return plot
 
 
 # ----------------------------------------------------------------------------------------- recipe
