@@ -51,8 +51,11 @@ def init_distributed(use_cpu: bool = False, timeout_seconds: int = 1800) -> tupl
     if cuda:
         torch.cuda.set_device(device)
     if not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if cuda else "gloo",
-                                timeout=datetime.timedelta(seconds=timeout_seconds))
+        timeout = datetime.timedelta(seconds=timeout_seconds)
+        if cuda:  # bound to its GPU: NCCL connects at once and a wrong device fails here, not at the first step
+            dist.init_process_group(backend="nccl", timeout=timeout, device_id=device)
+        else:
+            dist.init_process_group(backend="gloo", timeout=timeout)
         atexit.register(_close_process_group)
     return dist.get_rank(), dist.get_world_size(), device
 
