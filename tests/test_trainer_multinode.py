@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import os
 import re
 import shutil
@@ -109,20 +110,21 @@ def examples_per_step(folder: Path, per_step_per_process: int) -> list[set[int]]
 # ---- several machines --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("fsdp", ["", "full_shard"])
-def test_two_machines_train_to_the_same_weights_as_one_process_with_the_same_global_batch(runs, fsdp):
+@pytest.mark.parametrize("fsdp, per_machine", [("", 1), ("full_shard", 1), ("hybrid_shard", 2)])
+def test_two_machines_train_to_the_same_weights_as_one_process_with_the_same_global_batch(runs, fsdp, per_machine):
+    """hybrid_shard: shards within each machine's 2 processes, replicates across the machines."""
     one = succeeded(runs("1-procs"))
-    two_machines = succeeded(runs(f"two-machines{fsdp}", nodes=2, fsdp=fsdp))
+    two_machines = succeeded(runs(f"two-machines{fsdp}", processes=per_machine, nodes=2, fsdp=fsdp))
     assert_same_weights(two_machines, one)
-    assert examples_per_step(two_machines, 8) == examples_per_step(one, 16)
+    assert examples_per_step(two_machines, 8 // per_machine) == examples_per_step(one, 16)
     results = [json.loads((two_machines / f"result-{rank}.json").read_text()) for rank in (0, 1)]
     assert results[0]["metrics"]["eval_loss"] == results[1]["metrics"]["eval_loss"]  # rank 0's, sent to all
     reference = json.loads((one / "result-0.json").read_text())
     assert results[0]["metrics"]["eval_loss"] == pytest.approx(reference["metrics"]["eval_loss"], rel=1e-5)
     assert max(reference["grad_norms"]) > 0.05  # clipping was active
-    # batch_eval_metrics: one call per batch of rank 0 (64 examples, 32 per process, 5 per batch), all rows seen once
+    # batch_eval_metrics: one call per batch of rank 0 (64 examples, 5 per batch), all rows seen once
     batch_metrics = results[0]["batch_metrics"]
-    assert batch_metrics["eval_seen"] == 64 and batch_metrics["eval_calls"] == 7
+    assert batch_metrics["eval_seen"] == 64 and batch_metrics["eval_calls"] == math.ceil(64 / (2 * per_machine) / 5)
     assert batch_metrics["eval_accuracy"] == batch_metrics["reference_accuracy"]
     assert reference["batch_metrics"]["eval_calls"] == 13
 
