@@ -143,7 +143,11 @@ def test_fsdp_equals_ddp_its_sharded_checkpoint_resumes_bit_identically_and_the_
     expected, actual = weights(fsdp), weights(resumed)
     assert all(torch.equal(actual[name], expected[name]) for name in expected)  # bit-identical
 
+    config = json.loads((fsdp / "final" / "config.json").read_text())
+    assert config["architectures"] == ["BertForSequenceClassification"]  # not FSDP2's subclass
     transformers = pytest.importorskip("transformers")
+    assert type(transformers.AutoModelForSequenceClassification.from_pretrained(fsdp / "final")).__name__ == \
+        "BertForSequenceClassification"
     hf = transformers.BertForSequenceClassification.from_pretrained(fsdp / "final").eval()
     from tuneformers import BertForSequenceClassification
 

@@ -296,7 +296,7 @@ class PreTrainedModel(nn.Module):
             raise NotADirectoryError(f"save_pretrained needs a folder, but {folder} is a file.")
         folder.mkdir(parents=True, exist_ok=True)
         config = copy.deepcopy(self.config)
-        config.architectures = [type(self).__name__]
+        config.architectures = [own_class(self).__name__]
         state_dict = {
             key: tensor.detach().to("cpu").contiguous()
             for key, tensor in (self.state_dict() if state_dict is None else state_dict).items()
@@ -310,6 +310,14 @@ class PreTrainedModel(nn.Module):
                 torch.save(state_dict, temp_path)
         config.save_pretrained(folder)
         return folder
+
+
+def own_class(model: nn.Module) -> type:
+    """The model's class as written (FSDP2's fully_shard swaps in a subclass named FSDP<class>)."""
+    for cls in type(model).__mro__:
+        if not any(base.__name__ == "FSDPModule" for base in cls.__mro__):
+            return cls
+    return type(model)
 
 
 # ---- checkpoint files -------------------------------------------------------------------------
