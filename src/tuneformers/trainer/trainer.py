@@ -244,8 +244,11 @@ class Trainer:
         """One optimizer step over ``micro_batches``: (loss summed over processes, gradient norm, applied?)."""
         # Loss of each micro-batch weighted by its share of the labelled items of the whole step
         # (all processes), so that the gradient equals that of one big batch.
-        counts = [self._count_items(b) for b in micro_batches]
-        total = max(all_reduce_sum(torch.tensor(float(sum(counts)), device=self.device)).item(), 1.0)
+        counts = [self._count_items(b) for b in micro_batches]  # from the host copies: no device sync
+        total = float(sum(counts))
+        if self.world_size > 1:
+            total = all_reduce_sum(torch.tensor(total, device=self.device)).item()
+        total = max(total, 1.0)
         step_loss = torch.zeros((), device=self.device)
         for i, (batch, count) in enumerate(zip(micro_batches, counts)):
             meter.add(batch)
