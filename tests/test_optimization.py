@@ -68,6 +68,17 @@ def test_adamw_matches_torch_adamw_on_tiny_model(kernel):
     assert max_param_difference(ours_model, before) > 1e-2  # it really trained
 
 
+@pytest.mark.gpu
+def test_adamw_runs_the_fused_kernel_on_cuda_by_default_and_matches_torch():
+    ours_model, torch_model = small_model().cuda(), small_model().cuda()
+    ours = AdamW(get_parameter_groups(ours_model, 0.1), lr=3e-3)
+    reference = torch.optim.AdamW(get_parameter_groups(torch_model, 0.1), lr=3e-3, eps=1e-6, foreach=True)
+    train_pair(ours_model, torch_model, ours, reference, 20,
+               lambda model: model(torch.randint(0, 11, (4, 5)).cuda()).mean(dim=1).pow(2).sum())
+    assert all(state["step"].device.type == "cuda" for state in ours.state.values())  # the fused kernel's layout
+    assert max_param_difference(ours_model, torch_model) <= 1e-5
+
+
 def test_correct_bias_false_matches_hand_computed_bert_adam():
     rng = np.random.default_rng(0)
     start = rng.normal(size=(3, 4))

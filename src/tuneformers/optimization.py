@@ -48,8 +48,8 @@ class AdamW(torch.optim.Optimizer):
     With ``correct_bias=True`` (the default) ``m_hat = m / (1 - beta1**t)`` and
     ``v_hat = v / (1 - beta2**t)``; the step then runs on torch's own AdamW kernels and matches
     ``torch.optim.AdamW``. ``foreach``/``fused`` pick the kernel; when both are ``None`` the fused
-    kernel is used for CPU parameters (about 8x faster than torch's default per-tensor loop there)
-    and torch's default (``foreach`` on GPU) elsewhere.
+    kernel is used when the parameters are all on the CPU (about 8x faster than torch's default per-tensor loop
+    there) or all on CUDA, and torch's default elsewhere.
     With ``correct_bias=False``, ``m_hat = m`` and ``v_hat = v``: the original BERT optimizer
     (google-research/bert ``AdamWeightDecayOptimizer``), where decay uses the pre-update weight.
 
@@ -109,7 +109,7 @@ class AdamW(torch.optim.Optimizer):
             state = self.state[param]
             if not state:
                 # torch's convention: the step counter lives on the CPU unless the fused kernel runs.
-                step_device = param.device if group["fused"] else "cpu"
+                step_device = param.device if _runs_fused(group, [param]) else "cpu"
                 state["step"] = torch.zeros((), dtype=torch.float32, device=step_device)
                 state["exp_avg"] = torch.zeros_like(param, memory_format=torch.preserve_format)
                 state["exp_avg_sq"] = torch.zeros_like(param, memory_format=torch.preserve_format)
@@ -133,12 +133,10 @@ class AdamW(torch.optim.Optimizer):
                 continue
             beta1, beta2 = group["betas"]
             if group["correct_bias"]:
-                foreach, fused = group["foreach"], group["fused"]
-                if foreach is None and fused is None and _all_on_cpu(params):
-                    fused = True  # torch's fused CPU kernel: same update, about 8x faster than the loop
+                fused = _runs_fused(group, params)
                 _torch_adamw_functional(
                     params, grads, exp_avgs, exp_avg_sqs, [], steps,
-                    foreach=foreach, fused=fused,
+                    foreach=group["foreach"] if not fused else None, fused=fused or None,
                     amsgrad=False, beta1=beta1, beta2=beta2, lr=group["lr"],
                     weight_decay=group["weight_decay"], eps=group["eps"], maximize=False,
                 )  # fmt: skip
@@ -150,8 +148,14 @@ class AdamW(torch.optim.Optimizer):
         return loss
 
 
-def _all_on_cpu(params: list[torch.Tensor]) -> bool:
-    return all(p.device.type == "cpu" and p.is_floating_point() for p in params)
+def _runs_fused(group: dict, params: list[torch.Tensor]) -> bool:
+    """Whether ``group``'s update runs torch's fused kernel: when asked, or by default (neither foreach nor fused
+    set) for floating-point parameters all on the CPU (about 8x faster than the per-tensor loop) or all on CUDA
+    (one kernel launch for all parameters)."""
+    if group["fused"] is not None or group["foreach"] is not None:
+        return bool(group["fused"])
+    devices = {p.device.type for p in params}
+    return len(devices) == 1 and devices <= {"cpu", "cuda"} and all(p.is_floating_point() for p in params)
 
 
 def _bert_adam_update(
