@@ -210,6 +210,35 @@ def test_text_dataset_blocks_are_the_packed_token_stream(small_tokenizer, corpus
     assert train.select([0])[0] == dataset[0]
 
 
+def test_processes_that_build_the_same_cache_at_once_tokenize_it_once(small_tokenizer, corpus_file, tmp_path,
+                                                                      monkeypatch):
+    """As the processes of a distributed run do: one builds under the file lock, the others wait and read it."""
+    import threading
+    import time
+
+    from tuneformers.data import language_modeling
+
+    writes = []
+    original = language_modeling._TokenCache._write
+
+    def slow_write(*args):
+        writes.append(threading.get_ident())
+        time.sleep(0.5)
+        original(*args)
+
+    monkeypatch.setattr(language_modeling._TokenCache, "_write", staticmethod(slow_write))
+    built = []
+    threads = [threading.Thread(target=lambda: built.append(TextDataset(small_tokenizer, corpus_file, 16,
+                                                                        cache_dir=tmp_path)))
+               for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(writes) == 1 and len(built) == 3
+    assert len({len(dataset) for dataset in built}) == 1 and built[0][3] == built[2][3]
+
+
 def test_line_by_line_dataset_truncates_each_line(small_tokenizer, corpus_file, tmp_path):
     dataset = LineByLineTextDataset(small_tokenizer, corpus_file, block_size=8, cache_dir=tmp_path)
     assert len(dataset) == len(CORPUS)

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from filelock import FileLock
 
 from .readers import format_suffix, open_text
 
@@ -123,8 +124,8 @@ def group_texts(examples: Mapping[str, Sequence[Sequence[Any]]], block_size: int
 class _TokenCache:
     """Token ids of many texts, end to end in one binary file, with the start of each text in another.
 
-    Built once by streaming; read with ``os.pread`` (one descriptor per process, so DataLoader
-    workers each open their own).
+    Built once by streaming, by one process under a file lock (the others wait, then read it); read with
+    ``os.pread`` (one descriptor per process, so DataLoader workers each open their own).
     """
 
     def __init__(self, ids_path: Path, starts_path: Path, dtype: np.dtype):
@@ -136,27 +137,35 @@ class _TokenCache:
     @classmethod
     def build(cls, texts: Iterable[str], encode_batch: Any, folder: Path, stem: str, dtype: np.dtype) -> _TokenCache:
         ids_path, starts_path = folder / f"{stem}.ids", folder / f"{stem}.starts"
-        if not (ids_path.is_file() and starts_path.is_file()):
-            folder.mkdir(parents=True, exist_ok=True)
-            temp_ids, temp_starts = ids_path.with_suffix(f".ids.tmp{os.getpid()}"), starts_path.with_suffix(
-                f".starts.tmp{os.getpid()}")
-            try:
-                with open(temp_ids, "wb") as ids_file, open(temp_starts, "wb") as starts_file:
-                    position = 0
-                    starts_file.write(np.int64(0).tobytes())
-                    for batch in _batches(texts):
-                        rows = encode_batch(batch)
-                        ends = position + np.cumsum([len(row) for row in rows], dtype=np.int64)
-                        ids = np.fromiter(itertools.chain.from_iterable(rows), dtype=dtype, count=int(ends[-1]) - position)
-                        ids_file.write(ids.tobytes())
-                        starts_file.write(ends.tobytes())
-                        position = int(ends[-1])
-                os.replace(temp_ids, ids_path)
-                os.replace(temp_starts, starts_path)
-            finally:
-                for temp in (temp_ids, temp_starts):
-                    temp.unlink(missing_ok=True)
+        if ids_path.is_file() and starts_path.is_file():
+            return cls(ids_path, starts_path, dtype)
+        folder.mkdir(parents=True, exist_ok=True)
+        # One process builds; the others (the processes of a distributed run, another job) wait, then read it.
+        with FileLock(str(folder / f".{stem}.lock")):
+            if not (ids_path.is_file() and starts_path.is_file()):
+                cls._write(texts, encode_batch, ids_path, starts_path, dtype)
         return cls(ids_path, starts_path, dtype)
+
+    @staticmethod
+    def _write(texts: Iterable[str], encode_batch: Any, ids_path: Path, starts_path: Path, dtype: np.dtype) -> None:
+        temp_ids, temp_starts = ids_path.with_suffix(f".ids.tmp{os.getpid()}"), starts_path.with_suffix(
+            f".starts.tmp{os.getpid()}")
+        try:
+            with open(temp_ids, "wb") as ids_file, open(temp_starts, "wb") as starts_file:
+                position = 0
+                starts_file.write(np.int64(0).tobytes())
+                for batch in _batches(texts):
+                    rows = encode_batch(batch)
+                    ends = position + np.cumsum([len(row) for row in rows], dtype=np.int64)
+                    ids = np.fromiter(itertools.chain.from_iterable(rows), dtype=dtype, count=int(ends[-1]) - position)
+                    ids_file.write(ids.tobytes())
+                    starts_file.write(ends.tobytes())
+                    position = int(ends[-1])
+            os.replace(temp_ids, ids_path)
+            os.replace(temp_starts, starts_path)
+        finally:
+            for temp in (temp_ids, temp_starts):
+                temp.unlink(missing_ok=True)
 
     def _read(self, path: Path, start: int, count: int, dtype: np.dtype) -> np.ndarray:
         key = (os.getpid(), str(path))
