@@ -696,6 +696,9 @@ class Trainer:
     def _wrap_model(self) -> torch.nn.Module:
         """DDP (a wrapper), or FSDP (shards the model in place) with fsdp set; the model itself on one process."""
         self.model.train()
+        if self.world_size == 1 and self.args.fsdp:
+            logger.info("fsdp with one process: nothing to shard; checkpoints are still written sharded, so they "
+                        "resume on any number of processes.")
         if self.world_size == 1 or self.model_wrapped is not self.model or is_sharded(self.model):
             return self.model_wrapped
         if self.args.fsdp:
