@@ -10,7 +10,7 @@ import sys
 import pytest
 
 # The framework layers, by module name; every other module of the package is the no-torch layer.
-TORCH_LAYER = re.compile(r"tuneformers\.(modeling_utils|modeling_layers|modeling_heads|optimization|data\.torch_dataset|trainer\.(trainer|checkpoint|utils|mlm_metrics)"
+TORCH_LAYER = re.compile(r"tuneformers\.(modeling_utils|modeling_layers|modeling_heads|optimization|data\.torch_dataset|trainer\.(trainer|checkpoint|utils|distributed|mlm_metrics)"
                          r"|pipelines(\.\w+)?"
                          r"|models\.\w+\.modeling_(?!tf_)\w+|models\.auto\.modeling_auto)$")
 TF_LAYER = re.compile(r"tuneformers\.(modeling_tf_utils|optimization_tf|trainer_tf|data\.processors\.glue_tf"
