@@ -148,3 +148,23 @@ def test_models_use_it_and_gradient_checkpointing_replays_the_same_masks():
     model.gradient_checkpointing_enable()
     checkpointed = loss_and_grads(1)
     torch.testing.assert_close(checkpointed, plain)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_attention_dropout_under_bf16_autocast(dtype):
+    generator = torch.Generator().manual_seed(1)
+    q, k, v = (torch.randn(2, 3, 6, 8, generator=generator).to(dtype).requires_grad_() for _ in range(3))
+    dropout = Dropout(0.2).train()
+    torch.manual_seed(3)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        context, _ = attend(q, k, v, None, dropout, output_attentions=False)
+    assert context.dtype == torch.bfloat16
+    grads = torch.autograd.grad(context.float().sum(), (q, k, v))
+    assert [grad.dtype for grad in grads] == [dtype] * 3
+    torch.manual_seed(3)
+    keep = dropout_keep_mask((2, 3, 6, 6), 0.2)
+    q64, k64, v64 = (t.detach().double().requires_grad_() for t in (q, k, v))
+    expected = (F.softmax(q64 @ k64.transpose(-1, -2) / math.sqrt(8), dim=-1) * keep / 0.8) @ v64
+    torch.testing.assert_close(context.double(), expected, atol=0.05, rtol=0.05)
+    for grad, reference in zip(grads, torch.autograd.grad(expected.sum(), (q64, k64, v64))):
+        torch.testing.assert_close(grad.double(), reference, atol=0.1, rtol=0.05)

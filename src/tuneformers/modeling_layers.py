@@ -144,6 +144,26 @@ class _KeptTimesScale(torch.autograd.Function):
         return grad.mul(keep).mul_(ctx.scale), None, None
 
 
+class _DroppedProbsTimesValues(torch.autograd.Function):
+    """(probs * keep * scale) @ v for B N T T probabilities and B N T H values. Backward recomputes the dropped
+    probabilities from ``probs`` (which softmax saves anyway) instead of keeping a second B N T T tensor."""
+
+    @staticmethod
+    @torch.amp.custom_fwd(device_type="cpu")
+    def forward(ctx, probs: torch.Tensor, keep: torch.Tensor, scale: float, v: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(probs, keep, v)
+        ctx.scale = scale
+        return probs.mul(keep).mul_(scale) @ v
+
+    @staticmethod
+    @torch.amp.custom_bwd(device_type="cpu")
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None, None, torch.Tensor]:
+        probs, keep, v = ctx.saved_tensors
+        grad_probs = (grad @ v.transpose(-1, -2)).mul_(keep).mul_(ctx.scale)
+        grad_v = probs.mul(keep).mul_(ctx.scale).transpose(-1, -2) @ grad
+        return grad_probs, None, None, grad_v
+
+
 class Dropout(nn.Dropout):
     """``nn.Dropout`` with a cheaper mask on the CPU (``dropout_keep_mask``); other devices run torch's kernel.
     Same semantics: in training each element is zeroed with probability p and survivors scaled by 1 / (1 - p)."""
@@ -167,13 +187,20 @@ def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, attention_bias: to
     dropout_p = dropout.p if dropout.training else 0.0
     # With dropout, torch's CPU SDPA falls back to an unfused path whose mask costs more than the explicit
     # product with Dropout's cheaper one (benchmarks/bench_dropout.py).
-    if output_attentions or (dropout_p > 0.0 and q.device.type == "cpu"):
+    if output_attentions:
         scores = q @ k.transpose(-1, -2)  # B N T T
         scores = scores / math.sqrt(q.shape[-1]) if scale is None else scores * scale
         if attention_bias is not None:
-            scores = scores + attention_bias.to(scores.dtype)
+            scores = scores + attention_bias
         probs = scores.softmax(dim=-1)
-        return dropout(probs) @ v, (probs if output_attentions else None)  # B N T H
+        return dropout(probs) @ v, probs  # B N T H
+    if dropout_p > 0.0 and q.device.type == "cpu":
+        scores = (q * (1 / math.sqrt(q.shape[-1]) if scale is None else scale)) @ k.transpose(-1, -2)  # B N T T
+        if attention_bias is not None:
+            scores += attention_bias.to(scores.dtype)
+        probs = scores.softmax(dim=-1)
+        keep = dropout_keep_mask(probs.shape, dropout_p)
+        return _DroppedProbsTimesValues.apply(probs, keep, 1.0 / (1.0 - dropout_p), v), None
     context = F.scaled_dot_product_attention(q, k, v, attn_mask=attention_bias, dropout_p=dropout_p, scale=scale)
     return context, None
 
