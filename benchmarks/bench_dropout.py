@@ -9,7 +9,8 @@
 3. A MiniLM-L6 training step (forward + backward, batch of 32 Rotten Tomatoes pairs, fp32 and bf16 autocast)
    with torch's dropout everywhere vs ours; the two alternate, so load from other processes hits both alike.
 
-Each figure is the median over ``--repeats`` timed runs.
+Each figure is the median over ``--repeats`` runs of the process's CPU time (``time.process_time``), which other
+processes on a shared machine disturb far less than wall time; run with OMP_NUM_THREADS=1 for the steadiest figures.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -27,16 +29,16 @@ import torch.nn.functional as F
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_trainer import BATCH_SIZE, examples, load_tokenizer, minilm_dir, tokenize  # noqa: E402
+from bench_trainer import BATCH_SIZE, examples, load_tokenizer, minilm_dir, tokenize
 
 
 def median_seconds(run: Callable[[], None], repeats: int) -> float:
     run()
     times = []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start = time.process_time()
         run()
-        times.append(time.perf_counter() - start)
+        times.append(time.process_time() - start)
     return statistics.median(times)
 
 
@@ -47,16 +49,15 @@ def dropout_alone(repeats: int) -> None:
     print("| dtype | torch ns/element | ours ns/element | speed-up |\n|---|---|---|---|")
     for dtype in (torch.float32, torch.bfloat16):
         x = torch.randn(n, D, dtype=dtype, requires_grad=True)
-        seconds = {}
-        for name, module in (("torch", nn.Dropout(0.1)), ("ours", Dropout(0.1))):
-            seconds[name] = median_seconds(lambda module=module: module(x).sum().backward(), repeats)
+        seconds = {name: median_seconds(lambda module=module, x=x: module(x).sum().backward(), repeats)
+                   for name, module in (("torch", nn.Dropout(0.1)), ("ours", Dropout(0.1)))}
         per_element = {name: s / x.numel() * 1e9 for name, s in seconds.items()}
         print(f"| {str(dtype)[6:]} | {per_element['torch']:.2f} | {per_element['ours']:.2f} | "
               f"{seconds['torch'] / seconds['ours']:.2f} |")
 
 
 def attention(repeats: int) -> None:
-    from tuneformers.modeling_layers import Dropout, attend
+    from tuneformers.modeling_layers import Dropout
 
     B, N, T, H = BATCH_SIZE, 12, 52, 32
     print("\n| dtype | SDPA with dropout ms | explicit + ours ms | speed-up |\n|---|---|---|---|")
@@ -64,16 +65,20 @@ def attention(repeats: int) -> None:
         q, k, v = (torch.randn(B, N, T, H, dtype=dtype, requires_grad=True) for _ in range(3))
         bias = torch.zeros(B, 1, 1, T, dtype=dtype)
         bias[B // 2:, ..., T - 10:] = torch.finfo(dtype).min
-        dropout = Dropout(0.1)
-
-        def sdpa():
-            F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=0.1).sum().backward()
-
-        def explicit():
-            attend(q, k, v, bias, dropout, output_attentions=False)[0].sum().backward()
-
+        sdpa = partial(sdpa_step, q, k, v, bias)
+        explicit = partial(attend_step, q, k, v, bias, Dropout(0.1))
         torch_ms, ours_ms = (median_seconds(run, repeats) * 1000 for run in (sdpa, explicit))
         print(f"| {str(dtype)[6:]} | {torch_ms:.1f} | {ours_ms:.1f} | {torch_ms / ours_ms:.2f} |")
+
+
+def sdpa_step(q, k, v, bias) -> None:
+    F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=0.1).sum().backward()
+
+
+def attend_step(q, k, v, bias, dropout) -> None:
+    from tuneformers.modeling_layers import attend
+
+    attend(q, k, v, bias, dropout, output_attentions=False)[0].sum().backward()
 
 
 def sdpa_attend(q, k, v, attention_bias, dropout, output_attentions, scale=None):
@@ -96,6 +101,13 @@ def torch_dropout():
         Dropout.forward, modeling_bert.attend = forward, attend
 
 
+def training_step_once(model, batch, bf16: bool) -> None:
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        loss = model(**batch).loss
+    loss.backward()
+    model.zero_grad(set_to_none=True)
+
+
 def training_step(repeats: int) -> None:
     from tuneformers import BertForSequenceClassification
     from tuneformers.data.data_collator import DataCollatorWithPadding
@@ -108,20 +120,15 @@ def training_step(repeats: int) -> None:
     print(f"\nMiniLM-L6 training step, batch {tuple(batch['input_ids'].shape)}, threads {torch.get_num_threads()}")
     print("| precision | torch dropout ms | ours ms | speed-up |\n|---|---|---|---|")
     for bf16 in (False, True):
-        def step():
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-                loss = model(**batch).loss
-            loss.backward()
-            model.zero_grad(set_to_none=True)
-
+        step = partial(training_step_once, model, batch, bf16)
         times: dict[str, list[float]] = {"torch": [], "ours": []}
         step()
         for _ in range(repeats):
-            for name in times:
+            for name, seconds in times.items():
                 with torch_dropout() if name == "torch" else contextlib.nullcontext():
-                    start = time.perf_counter()
+                    start = time.process_time()
                     step()
-                    times[name].append(time.perf_counter() - start)
+                    seconds.append(time.process_time() - start)
         torch_ms, ours_ms = (statistics.median(times[name]) * 1000 for name in ("torch", "ours"))
         print(f"| {'bf16' if bf16 else 'fp32'} | {torch_ms:.0f} | {ours_ms:.0f} | {torch_ms / ours_ms:.2f} |")
 
