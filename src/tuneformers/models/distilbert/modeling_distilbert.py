@@ -18,7 +18,7 @@ from torch import nn
 from ...activations import torch_activation
 from ...modeling_heads import (EncoderForMaskedLM, EncoderForMultipleChoice, EncoderForQuestionAnswering,
                                EncoderForSequenceClassification, EncoderForTokenClassification, EncoderPreTrainedModel)
-from ...modeling_layers import (TokenLayout, attend, check_input_ids, check_position_limit, embed_tokens,
+from ...modeling_layers import (Dropout, TokenLayout, attend, check_input_ids, check_position_limit, embed_tokens,
                                 encode_real_tokens, init_encoder_weights, query_tokens)
 from ...modeling_outputs import BaseModelOutputWithPooling
 from ..bert.modeling_bert import BertEncoder
@@ -41,7 +41,7 @@ class Embeddings(nn.Module):
         positions = SinusoidalPositions if config.sinusoidal_pos_embds else nn.Embedding
         self.position_embeddings = positions(config.max_position_embeddings, config.dim)
         self.LayerNorm = nn.LayerNorm(config.dim, eps=1e-12)
-        self.dropout = nn.Dropout(config.dropout)
+        self.dropout = Dropout(config.dropout)
 
     def forward(self, input_ids: torch.Tensor | None, position_ids: torch.Tensor | None,
                 inputs_embeds: torch.Tensor | None) -> torch.Tensor:
@@ -62,7 +62,7 @@ class DistilBertSelfAttention(nn.Module):
         self.k_lin = nn.Linear(config.dim, config.dim)
         self.v_lin = nn.Linear(config.dim, config.dim)
         self.out_lin = nn.Linear(config.dim, config.dim)
-        self.dropout = nn.Dropout(config.attention_dropout)
+        self.dropout = Dropout(config.attention_dropout)
 
     def forward(self, hidden_states: torch.Tensor, layout: TokenLayout, attention_bias: torch.Tensor | None,
                 output_attentions: bool, query_rows: torch.Tensor | None = None,
@@ -81,7 +81,7 @@ class FFN(nn.Module):
         self.lin1 = nn.Linear(config.dim, config.hidden_dim)
         self.lin2 = nn.Linear(config.hidden_dim, config.dim)
         self.activation = torch_activation(config.activation)
-        self.dropout = nn.Dropout(config.dropout)
+        self.dropout = Dropout(config.dropout)
 
     def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
         return self.dropout(self.lin2(self.activation(self.lin1(hidden_states))))  # n D
@@ -163,7 +163,7 @@ class DistilBertForSequenceClassification(DistilBertPreTrainedModel, EncoderForS
         super().__init__(config)
         self.pre_classifier = nn.Linear(config.dim, config.dim)
         self.classifier = nn.Linear(config.dim, config.num_labels)
-        self.dropout = nn.Dropout(config.seq_classif_dropout)
+        self.dropout = Dropout(config.seq_classif_dropout)
         self.post_init()
 
     def classify(self, outputs, attention_mask) -> torch.Tensor:
@@ -187,7 +187,7 @@ class DistilBertForMultipleChoice(DistilBertPreTrainedModel, EncoderForMultipleC
         super().__init__(config)
         self.pre_classifier = nn.Linear(config.dim, config.dim)
         self.classifier = nn.Linear(config.dim, 1)
-        self.dropout = nn.Dropout(config.seq_classif_dropout)
+        self.dropout = Dropout(config.seq_classif_dropout)
         self.post_init()
 
     def choice_scores(self, outputs, attention_mask) -> torch.Tensor:

@@ -30,7 +30,12 @@ from ...modeling_heads import (
     EncoderForTokenClassification,
     EncoderPreTrainedModel,
 )
-from ...modeling_layers import check_input_ids, encode_real_tokens, init_encoder_weights
+from ...modeling_layers import (
+    Dropout,
+    check_input_ids,
+    encode_real_tokens,
+    init_encoder_weights,
+)
 from ...modeling_outputs import BaseModelOutputWithPooling, SequenceClassifierOutput
 from ..bert.modeling_bert import BertEmbeddings, BertEncoder
 from .configuration_electra import ElectraConfig
@@ -50,7 +55,7 @@ class ElectraEmbeddings(BertEmbeddings):
         self.position_embeddings = nn.Embedding(config.max_position_embeddings, config.embedding_size)
         self.token_type_embeddings = nn.Embedding(config.type_vocab_size, config.embedding_size)
         self.LayerNorm = nn.LayerNorm(config.embedding_size, eps=config.layer_norm_eps)
-        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+        self.dropout = Dropout(config.hidden_dropout_prob)
 
 
 class ElectraPreTrainedModel(EncoderPreTrainedModel):
@@ -157,7 +162,7 @@ class ElectraSequenceSummary(nn.Module):
         super().__init__()
         self.summary = nn.Linear(config.hidden_size, config.hidden_size) if config.summary_use_proj else nn.Identity()
         self.activation = torch_activation(config.summary_activation) if config.summary_activation else nn.Identity()
-        self.last_dropout = nn.Dropout(config.summary_last_dropout)
+        self.last_dropout = Dropout(config.summary_last_dropout)
 
     def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:  # B T D -> B D
         return self.last_dropout(self.activation(self.summary(hidden_states[:, 0])))

@@ -17,7 +17,7 @@ from torch import nn
 from ...activations import torch_activation
 from ...modeling_heads import (EncoderForMaskedLM, EncoderForMultipleChoice, EncoderForQuestionAnswering,
                                EncoderForSequenceClassification, EncoderForTokenClassification, EncoderPreTrainedModel)
-from ...modeling_layers import (TokenLayout, apply_rotary, attend, attention_bias_from_mask, check_input_ids,
+from ...modeling_layers import (Dropout, TokenLayout, apply_rotary, attend, attention_bias_from_mask, check_input_ids,
                                 embed_tokens, first_token_or_mean, rotary_cos_sin, run_layers, sliding_window_bias)
 from ...modeling_outputs import BaseModelOutputWithPooling
 from .configuration_modernbert import ModernBertConfig
@@ -34,7 +34,7 @@ class ModernBertEmbeddings(nn.Module):
         super().__init__()
         self.tok_embeddings = nn.Embedding(config.vocab_size, config.hidden_size, padding_idx=config.pad_token_id)
         self.norm = _norm(config)
-        self.drop = nn.Dropout(config.embedding_dropout)
+        self.drop = Dropout(config.embedding_dropout)
 
     def forward(self, input_ids: torch.Tensor | None, inputs_embeds: torch.Tensor | None) -> torch.Tensor:
         return self.drop(self.norm(embed_tokens(self.tok_embeddings, input_ids) if inputs_embeds is None else inputs_embeds))
@@ -47,7 +47,7 @@ class ModernBertMLP(nn.Module):
         super().__init__()
         self.Wi = nn.Linear(config.hidden_size, 2 * config.intermediate_size, bias=config.mlp_bias)
         self.act = torch_activation(config.hidden_activation)
-        self.drop = nn.Dropout(config.mlp_dropout)
+        self.drop = Dropout(config.mlp_dropout)
         self.Wo = nn.Linear(config.intermediate_size, config.hidden_size, bias=config.mlp_bias)
 
     def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
@@ -62,8 +62,8 @@ class ModernBertAttention(nn.Module):
         self.layer_type = layer_type
         self.Wqkv = nn.Linear(config.hidden_size, 3 * config.hidden_size, bias=config.attention_bias)
         self.Wo = nn.Linear(config.hidden_size, config.hidden_size, bias=config.attention_bias)
-        self.dropout = nn.Dropout(config.attention_dropout)
-        self.out_drop = nn.Dropout(config.attention_dropout) if config.attention_dropout > 0.0 else nn.Identity()
+        self.dropout = Dropout(config.attention_dropout)
+        self.out_drop = Dropout(config.attention_dropout) if config.attention_dropout > 0.0 else nn.Identity()
 
     def forward(self, hidden_states, layout: TokenLayout, biases, rotary, output_attentions):
         q, k, v = (layout.heads(part, self.num_heads) for part in self.Wqkv(hidden_states).chunk(3, dim=-1))
@@ -197,7 +197,7 @@ class _ModernBertTaskModel(ModernBertPreTrainedModel):
         return self.config.classifier_dropout
 
     def attach_pooled_classifier(self, outputs: int) -> None:
-        self.drop = nn.Dropout(self.config.classifier_dropout)
+        self.drop = Dropout(self.config.classifier_dropout)
         self.classifier = nn.Linear(self.config.hidden_size, outputs)
 
     def pooled_scores(self, outputs: BaseModelOutputWithPooling, attention_mask: torch.Tensor | None) -> torch.Tensor:

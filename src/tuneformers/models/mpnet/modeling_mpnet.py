@@ -16,7 +16,7 @@ from torch import nn
 from ...modeling_heads import (ClassificationHead, EncoderForMaskedLM, EncoderForMultipleChoice, EncoderForQuestionAnswering,
                                EncoderForSequenceClassification, EncoderForTokenClassification, EncoderPreTrainedModel,
                                MaskedLMHead)
-from ...modeling_layers import (TokenLayout, attend, attention_bias_from_mask,
+from ...modeling_layers import (Dropout, TokenLayout, attend, attention_bias_from_mask,
                                 check_input_ids, check_position_limit, embed_tokens, init_encoder_weights,
                                 position_ids_after_padding_id,
                                 run_layers)
@@ -35,7 +35,7 @@ class MPNetEmbeddings(nn.Module):
         self.position_embeddings = nn.Embedding(config.max_position_embeddings, config.hidden_size,
                                                 padding_idx=self.padding_idx)
         self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
-        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+        self.dropout = Dropout(config.hidden_dropout_prob)
 
     def forward(self, input_ids, position_ids, inputs_embeds) -> torch.Tensor:
         if inputs_embeds is None:
@@ -60,7 +60,7 @@ class MPNetSelfAttention(nn.Module):
         self.k = nn.Linear(config.hidden_size, config.hidden_size)
         self.v = nn.Linear(config.hidden_size, config.hidden_size)
         self.o = nn.Linear(config.hidden_size, config.hidden_size)
-        self.dropout = nn.Dropout(config.attention_probs_dropout_prob)
+        self.dropout = Dropout(config.attention_probs_dropout_prob)
 
     def forward(self, hidden_states, layout: TokenLayout, attention_bias, output_attentions):
         q = layout.heads(self.q(hidden_states), self.num_heads)  # B N T H
@@ -75,7 +75,7 @@ class MPNetAttention(nn.Module):
         super().__init__()
         self.attn = MPNetSelfAttention(config)
         self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
-        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+        self.dropout = Dropout(config.hidden_dropout_prob)
 
     def forward(self, hidden_states, layout, attention_bias, output_attentions):
         context, probs = self.attn(hidden_states, layout, attention_bias, output_attentions)
@@ -218,7 +218,7 @@ class MPNetForMultipleChoice(MPNetPreTrainedModel, EncoderForMultipleChoice):
 
     def __init__(self, config: MPNetConfig):
         super().__init__(config)
-        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+        self.dropout = Dropout(config.hidden_dropout_prob)
         self.classifier = nn.Linear(config.hidden_size, 1)
         self.post_init()
 

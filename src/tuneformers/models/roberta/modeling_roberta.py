@@ -19,7 +19,7 @@ from torch import nn
 from ...modeling_heads import (ClassificationHead, EncoderForMaskedLM, EncoderForMultipleChoice, EncoderForQuestionAnswering,
                                EncoderForSequenceClassification, EncoderForTokenClassification, EncoderPreTrainedModel,
                                MaskedLMHead, zero_lm_head_bias)
-from ...modeling_layers import init_encoder_weights, position_ids_after_padding_id
+from ...modeling_layers import Dropout, init_encoder_weights, position_ids_after_padding_id
 from ..bert.modeling_bert import BertEmbeddings, BertModel
 from . import convert_roberta  # noqa: F401  (registers the PyTorch <-> TF weight names of RoBERTa)
 from .configuration_roberta import RobertaConfig
@@ -95,7 +95,7 @@ class RobertaForMultipleChoice(RobertaPreTrainedModel, EncoderForMultipleChoice)
 
     def __init__(self, config: RobertaConfig):
         super().__init__(config)
-        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+        self.dropout = Dropout(config.hidden_dropout_prob)
         self.classifier = nn.Linear(config.hidden_size, 1)
         self.post_init()
 
