@@ -391,8 +391,8 @@ def test_cli_pretrain_and_train_tokenizer_errors_name_the_fix(corpus_file, tmp_p
 
 
 def test_cli_pretrain_learning_rate_and_epochs_default_to_the_start(corpus_file, tmp_path):
-    """From scratch a small model needs ~1e-3 and several passes to leave the unigram stage; a checkpoint 1e-4 and
-    one pass. A value given on the command line or in --config wins either way."""
+    """From scratch: 1e-3 and 5 passes; continuing a checkpoint: 1e-4 and one pass. A value given on the command
+    line or in --config wins either way."""
     from tuneformers.cli.main import parse_args
     from tuneformers.cli.pretrain import apply_start_defaults
     from tuneformers.cli.train import training_arguments

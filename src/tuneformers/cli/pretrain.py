@@ -50,9 +50,9 @@ PRETRAIN_DEFAULTS: dict[str, Any] = {
     "save_strategy": "no",
 }
 
-# A checkpoint only needs nudging towards your text; a new model starts at the unigram stage (it predicts the
-# most frequent words whatever the context), and a small one leaves it within minutes only with a learning rate
-# near 1e-3 and several passes over a few-MB corpus. At 1e-4 and one pass it is still there at the end.
+# A checkpoint only needs nudging towards your text (1e-4, one pass). A new small model starts from random
+# weights and is trained at about 1e-3; a few MB of text give only a few hundred steps per pass, so it gets
+# several passes (benchmarks/bench_pretraining.py scratch measures where that leads).
 START_DEFAULTS: dict[str, dict[str, float]] = {
     "continued": {"learning_rate": 1e-4, "num_train_epochs": 1.0},
     "scratch": {"learning_rate": 1e-3, "num_train_epochs": 5.0},
@@ -96,8 +96,8 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> argpa
     group.add_argument("--no_plot", action="store_true", help=f"Do not write {PLOT_NAME}.")
     scratch = parser.add_argument_group(
         "From scratch (with --config_name)",
-        "The defaults (a 4-layer BERT of hidden size 128, 5,000 pieces, learning rate 1e-3, 5 epochs) train on "
-        "a few MB of text in minutes on a laptop CPU; with more text or a GPU, raise the sizes.")
+        "The defaults (a 4-layer BERT of hidden size 128, 5,000 pieces, learning rate 1e-3, 5 epochs) are sized "
+        "for a few MB of text on a CPU: minutes per pass. With more text, time or a GPU, raise the sizes.")
     scratch.add_argument("--vocab_size", type=int, default=5000, help="Tokenizer vocabulary size (default: 5000).")
     scratch.add_argument("--min_frequency", type=int, default=2, help="Keep pieces seen this often (default: 2).")
     scratch.add_argument("--cased", action="store_true",
