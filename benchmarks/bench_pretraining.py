@@ -5,12 +5,15 @@
     python benchmarks/bench_pretraining.py continued    # all-MiniLM-L6-v2 adapted to review text, then a classifier
 
 scratch: the English Wikipedia sample that gensim ships for its tests (gensim==4.4.0, installed with
---no-deps) is stripped of wiki markup into ~4 MB of paragraphs, 5% held out. ``tuneformers pretrain
---config_name bert`` trains a 5,000-piece WordPiece tokenizer and a 4-layer BERT (hidden 128) on it.
-Reported: held-out perplexity before / after; top-1 / top-5 accuracy on cloze sentences (held-out
-sentences with one single-piece word masked), against chance (5 / vocabulary) and against always
-guessing the 5 most frequent words of the training text; and the largest logit difference when HF
-transformers loads the output folder.
+--no-deps) is stripped of wiki markup into 2.5 MB of paragraphs, 5% held out. ``tuneformers pretrain
+--config_name bert`` trains a 5,000-piece WordPiece tokenizer and a 4-layer BERT (hidden 128: the
+command's from-scratch defaults, with 64-token blocks) on it. Reported: held-out perplexity before /
+after, and that of the training text's unigram frequencies (what a model reaches that ignores the
+context); top-1 / top-5 accuracy on 500 cloze sentences (held-out sentences with one single-piece word
+masked), for any word and for words outside the 100 most frequent pieces, each against chance
+(5 / vocabulary) and against always guessing that pool's 5 most frequent words; and the largest logit
+difference when HF transformers loads the output folder. ``--evaluate_only`` re-evaluates the model
+a previous run left in the work folder.
 
 continued: Rotten Tomatoes snippets, without the 1,000 that ``tuneformers train`` holds out.
 ``tuneformers pretrain --model all-MiniLM-L6-v2`` (which has no masked-LM head: a new one is trained)
@@ -143,9 +146,7 @@ def fixed_mask_perplexity(model, tokenizer, dataset, limit: int = 400, seed: int
 # -------------------------------------------------------------------------------------------- scratch
 
 
-def scratch(work: Path, max_steps: int, family: str, learning_rate: float) -> dict:
-    from tuneformers import AutoModelForMaskedLM, AutoTokenizer, TextDataset
-
+def scratch(work: Path, max_steps: int, family: str, learning_rate: float, evaluate_only: bool) -> dict:
     paragraphs = wiki_paragraphs()
     random.Random(0).shuffle(paragraphs)
     held = len(paragraphs) // 20
@@ -156,35 +157,52 @@ def scratch(work: Path, max_steps: int, family: str, learning_rate: float) -> di
     print(f"Wikipedia text: {len(paragraphs)} paragraphs, train {sizes['train.txt'] / 1e6:.2f} MB, "
           f"held out {sizes['valid.txt'] / 1e6:.2f} MB", flush=True)
     out = work / "model"
-    run_cli("pretrain", "--train_file", str(work / "train.txt"), "--validation_file", str(work / "valid.txt"),
-            "--config_name", family, "--vocab_size", str(VOCAB), "--hidden_size", "128", "--num_hidden_layers", "4",
-            "--num_attention_heads", "4", "--intermediate_size", "512", "--block_size", str(BLOCK),
-            "--max_steps", str(max_steps), "--learning_rate", str(learning_rate), "--warmup_ratio", "0.1",
-            "--per_device_train_batch_size", str(BATCH), "--eval_steps", str(max(max_steps // 5, 1)),
-            "--max_eval_samples", "200", "--logging_steps", "25", "--output_dir", str(out),
-            "--overwrite_output_dir", "--report_to", "none", "--disable_tqdm")
+    if not evaluate_only:
+        run_cli("pretrain", "--train_file", str(work / "train.txt"), "--validation_file", str(work / "valid.txt"),
+                "--config_name", family, "--vocab_size", str(VOCAB), "--hidden_size", "128", "--num_hidden_layers",
+                "4", "--num_attention_heads", "4", "--intermediate_size", "512", "--block_size", str(BLOCK),
+                "--max_steps", str(max_steps), "--learning_rate", str(learning_rate), "--warmup_ratio", "0.1",
+                "--per_device_train_batch_size", str(BATCH), "--eval_steps", str(max(max_steps // 5, 1)),
+                "--max_eval_samples", "200", "--logging_steps", "25", "--output_dir", str(out),
+                "--overwrite_output_dir", "--report_to", "none", "--disable_tqdm")
+    return {"family": family, "train_mb": sizes["train.txt"] / 1e6, **evaluate_scratch(work, out, paragraphs[:held])}
+
+
+def evaluate_scratch(work: Path, out: Path, held_out_paragraphs: list[str]) -> dict:
+    """Perplexity before / after and cloze accuracy of the model in ``out``, with their baselines."""
+    from tuneformers import AutoModelForMaskedLM, AutoTokenizer, TextDataset
+
     tokenizer = AutoTokenizer.from_pretrained(out)
     model = AutoModelForMaskedLM.from_pretrained(out)
     valid = TextDataset(tokenizer, work / "valid.txt", BLOCK, cache_dir=work / "cache")
+    torch.manual_seed(0)
     fresh = AutoModelForMaskedLM.from_config(model.config)
     train = TextDataset(tokenizer, work / "train.txt", BLOCK, cache_dir=work / "cache")
-    counts = np.bincount(np.concatenate([np.asarray(train[i]["input_ids"]) for i in range(min(5000, len(train)))]),
-                         minlength=len(tokenizer))
+    train_ids = np.concatenate([np.asarray(train[i]["input_ids"]) for i in range(len(train))])
+    counts = np.bincount(train_ids, minlength=len(tokenizer))
     counts[tokenizer.all_special_ids] = 0
+    valid_ids = np.concatenate([np.asarray(valid[i]["input_ids"]) for i in range(len(valid))])
+    valid_ids = valid_ids[counts[valid_ids] > 0]  # specials (and pieces never seen in training) left out
+    unigram = (counts + 0.5) / (counts + 0.5).sum()
     ranked = np.argsort(-counts).tolist()
-    items = cloze_items(paragraphs[:held], tokenizer, 500, skip=set(ranked[:SKIP_MOST_FREQUENT]))
-    candidates = [i for i in ranked if i not in set(ranked[:SKIP_MOST_FREQUENT])
-                  and tokenizer.convert_ids_to_tokens(i).lstrip("Ġ").isalpha()][:5]
-    unigram5 = np.mean([tokenizer.convert_tokens_to_ids(piece) in candidates for _, piece in items])
-    top1, top5 = cloze_accuracy(model, tokenizer, items)
+    alphabetic = [i for i in ranked if tokenizer.convert_ids_to_tokens(i).lstrip("Ġ").isalpha()]
+    frequent = set(ranked[:SKIP_MOST_FREQUENT])
     result = {
-        "family": family, "train_mb": sizes["train.txt"] / 1e6, "vocab_size": len(tokenizer), "steps": max_steps,
+        "vocab_size": len(tokenizer), "steps": json.loads((out / "trainer_state.json").read_text())["global_step"],
         "perplexity_untrained": fixed_mask_perplexity(fresh, tokenizer, valid),
         "perplexity_trained": fixed_mask_perplexity(model, tokenizer, valid),
-        "cloze_items": len(items), "cloze_top1": top1, "cloze_top5": top5, "cloze_top5_chance": 5 / len(tokenizer),
-        "cloze_top5_five_most_frequent_candidates": float(unigram5),
-        "cli_metrics": json.loads((out / "metrics.json").read_text()),
+        "perplexity_unigram": float(np.exp(-np.log(unigram[valid_ids]).mean())),
     }
+    pools = {"any_word": (set(), alphabetic[:5]),
+             "rarer_word": (frequent, [i for i in alphabetic if i not in frequent][:5])}
+    for pool, (skip, five_most_frequent) in pools.items():
+        items = cloze_items(held_out_paragraphs, tokenizer, 500, skip=skip)
+        top1, top5 = cloze_accuracy(model, tokenizer, items)
+        guess = np.mean([tokenizer.convert_tokens_to_ids(piece) in five_most_frequent for _, piece in items])
+        result[f"cloze_{pool}"] = {"items": len(items), "top1": top1, "top5": top5, "top5_chance": 5 / len(tokenizer),
+                                   "top5_guessing_five_most_frequent": float(guess),
+                                   "five_most_frequent": tokenizer.convert_ids_to_tokens(five_most_frequent)}
+    result["cli_metrics"] = json.loads((out / "metrics.json").read_text())
     result["hf_max_abs_logit_diff"] = hf_parity(out, [text for text, _ in items[:16]])
     return result
 
@@ -263,17 +281,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("experiment", choices=("scratch", "continued"))
     parser.add_argument("--work_dir", default="outputs/bench_pretraining")
-    parser.add_argument("--max_steps", type=int, default=None, help="default: 1400 (scratch), 40 (continued)")
+    parser.add_argument("--max_steps", type=int, default=None, help="default: 1000 (scratch), 40 (continued)")
     parser.add_argument("--train_samples", type=int, default=1000, help="classifier training examples (continued)")
     parser.add_argument("--classifier_epochs", type=float, default=3.0, help="classifier epochs (continued)")
     parser.add_argument("--family", choices=("bert", "roberta"), default="bert", help="model family (scratch)")
     parser.add_argument("--learning_rate", type=float, default=1e-3, help="peak learning rate (scratch)")
+    parser.add_argument("--evaluate_only", action="store_true", help="scratch: evaluate the model already in work_dir")
     args = parser.parse_args()
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", 2)))
     started = time.perf_counter()
     work = Path(args.work_dir) / (args.experiment if args.family == "bert" else f"{args.experiment}-{args.family}")
     if args.experiment == "scratch":
-        result = scratch(work, args.max_steps or 1400, args.family, args.learning_rate)
+        result = scratch(work, args.max_steps or 1000, args.family, args.learning_rate, args.evaluate_only)
     else:
         result = continued(work, args.max_steps or 40, args.train_samples, args.classifier_epochs)
     result["wall_seconds"] = time.perf_counter() - started

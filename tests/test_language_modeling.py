@@ -419,6 +419,27 @@ def test_cli_pretrain_and_train_tokenizer_errors_name_the_fix(corpus_file, tmp_p
     assert "unknown setting 'block_sise'" in (err := capsys.readouterr().err) and "block_size" in err
 
 
+def test_cli_pretrain_learning_rate_and_epochs_default_to_the_start(corpus_file, tmp_path):
+    """From scratch: 1e-3 and 5 passes; continuing a checkpoint: 1e-4 and one pass. A value given on the command
+    line or in --config wins either way."""
+    from tuneformers.cli.main import parse_args
+    from tuneformers.cli.pretrain import apply_start_defaults
+    from tuneformers.cli.train import training_arguments
+
+    def resolved(*argv: str) -> tuple[float, float]:
+        args = parse_args(["pretrain", "--train_file", str(corpus_file), "--output_dir", str(tmp_path), *argv])
+        apply_start_defaults(args)
+        training_args = training_arguments(args)
+        return training_args.learning_rate, training_args.num_train_epochs
+
+    assert resolved("--config_name", "bert") == (1e-3, 5.0)
+    assert resolved() == (1e-4, 1.0)
+    assert resolved("--config_name", "roberta", "--learning_rate", "3e-4") == (3e-4, 5.0)
+    config = tmp_path / "pretrain.json"
+    config.write_text(json.dumps({"config_name": "bert", "num_train_epochs": 2}))
+    assert resolved("--config", str(config)) == (1e-3, 2.0)
+
+
 @pytest.mark.skipif(importlib.util.find_spec("tuneformers.pipelines") is None,
                     reason="tuneformers.pipelines (the fill-mask pipeline) is not in this tree")
 def test_cli_fill_mask(minilm_dir, tmp_path, capsys):

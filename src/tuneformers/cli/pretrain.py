@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -36,10 +37,10 @@ PACKAGED_SAMPLES = (4000, 500)
 
 PRETRAIN_DEFAULTS: dict[str, Any] = {
     "output_dir": None,
-    "num_train_epochs": 1.0,
+    "num_train_epochs": None,  # resolved by START_DEFAULTS
     "per_device_train_batch_size": 32,
     "per_device_eval_batch_size": 64,
-    "learning_rate": 1e-4,
+    "learning_rate": None,  # resolved by START_DEFAULTS
     "weight_decay": 0.01,
     "warmup_ratio": 0.06,
     "logging_steps": 10,
@@ -47,6 +48,14 @@ PRETRAIN_DEFAULTS: dict[str, Any] = {
     "eval_strategy": "steps",
     "eval_steps": 50,
     "save_strategy": "no",
+}
+
+# A checkpoint only needs nudging towards your text (1e-4, one pass). A new small model starts from random
+# weights and is trained at about 1e-3; a few MB of text give only a few hundred steps per pass, so it gets
+# several passes (benchmarks/bench_pretraining.py scratch measures where that leads).
+START_DEFAULTS: dict[str, dict[str, float]] = {
+    "continued": {"learning_rate": 1e-4, "num_train_epochs": 1.0},
+    "scratch": {"learning_rate": 1e-3, "num_train_epochs": 5.0},
 }
 
 
@@ -85,17 +94,25 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> argpa
     group.add_argument("--config", default=None, metavar="FILE",
                        help="JSON or YAML file of flag values (names without --); flags given explicitly win.")
     group.add_argument("--no_plot", action="store_true", help=f"Do not write {PLOT_NAME}.")
-    scratch = parser.add_argument_group("From scratch (with --config_name)")
-    scratch.add_argument("--vocab_size", type=int, default=8000, help="Tokenizer vocabulary size (default: 8000).")
+    scratch = parser.add_argument_group(
+        "From scratch (with --config_name)",
+        "The defaults (a 4-layer BERT of hidden size 128, 5,000 pieces, learning rate 1e-3, 5 epochs) are sized "
+        "for a few MB of text on a CPU: minutes per pass. With more text, time or a GPU, raise the sizes.")
+    scratch.add_argument("--vocab_size", type=int, default=5000, help="Tokenizer vocabulary size (default: 5000).")
     scratch.add_argument("--min_frequency", type=int, default=2, help="Keep pieces seen this often (default: 2).")
     scratch.add_argument("--cased", action="store_true",
                          help="BERT: keep upper case (default: lower-case the text). RoBERTa's bytes are always cased.")
-    scratch.add_argument("--hidden_size", type=int, default=256, help="Hidden size (default: 256).")
+    scratch.add_argument("--hidden_size", type=int, default=128, help="Hidden size (default: 128).")
     scratch.add_argument("--num_hidden_layers", type=int, default=4, help="Layers (default: 4).")
     scratch.add_argument("--num_attention_heads", type=int, default=4, help="Attention heads (default: 4).")
-    scratch.add_argument("--intermediate_size", type=int, default=1024, help="Feed-forward size (default: 1024).")
+    scratch.add_argument("--intermediate_size", type=int, default=512, help="Feed-forward size (default: 512).")
     add_dataclass_arguments(parser, TrainingArguments)
     set_defaults(parser, PRETRAIN_DEFAULTS)
+    for action in parser._actions:
+        if action.dest in START_DEFAULTS["scratch"]:
+            continued, scratch = START_DEFAULTS["continued"][action.dest], START_DEFAULTS["scratch"][action.dest]
+            action.help = re.sub(r"\(default: .*\)$", f"(default: {continued:g} continuing a checkpoint, "
+                                 f"{scratch:g} from scratch)", action.help)
     parser.set_defaults(run=run, command_parser=parser)
     return parser
 
@@ -108,6 +125,7 @@ def run(args: argparse.Namespace) -> int:
     check_flags(args)
     if args.output_dir is None:
         args.output_dir = str(Path("outputs") / f"pretrain_{data_name(args)}")
+    apply_start_defaults(args)
     training_args = training_arguments(args)
     check_run_arguments(training_args)
     output_dir = Path(training_args.output_dir)
@@ -146,6 +164,13 @@ def run(args: argparse.Namespace) -> int:
         plot = plot_training(trainer.state.log_history, output_dir / PLOT_NAME, title=f"pretrain on {train_file.name}")
     print(summary(metrics, output_dir, plot, time.perf_counter() - started))
     return 0
+
+
+def apply_start_defaults(args: argparse.Namespace) -> None:
+    """Fill the flags left unset (on the command line and in --config) with the from-scratch or continued default."""
+    for flag, value in START_DEFAULTS["scratch" if args.config_name else "continued"].items():
+        if getattr(args, flag) is None:
+            setattr(args, flag, value)
 
 
 def check_flags(args: argparse.Namespace) -> None:
