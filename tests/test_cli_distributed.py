@@ -73,3 +73,26 @@ def test_two_machines_with_fsdp_train_like_one_process_and_write_one_run_folder(
     for name in expected:
         torch.testing.assert_close(actual[name], expected[name], rtol=1e-5, atol=1e-5, msg=name)
     assert BertForSequenceClassification.from_pretrained(two).config.num_labels == 2
+
+
+def test_pretrain_from_scratch_in_two_processes_trains_one_tokenizer_and_one_cache(tmp_path):
+    lines = [example.text for example in load_rotten_tomatoes(max_examples=400, seed=4)]
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    output = tmp_path / "pretrained"
+    result = subprocess.run(
+        [sys.executable, "-m", "tuneformers", "pretrain", "--nproc_per_node", "2", "--train_file", str(corpus),
+         "--config_name", "bert", "--vocab_size", "400", "--hidden_size", "32", "--num_hidden_layers", "2",
+         "--num_attention_heads", "4", "--intermediate_size", "37", "--block_size", "32", "--max_steps", "12",
+         "--eval_steps", "12", "--per_device_train_batch_size", "8", "--learning_rate", "5e-3", "--output_dir",
+         str(output), "--report_to", "none", "--disable_tqdm", "--no_plot"],
+        capture_output=True, text=True, env=ENV, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.count("trained a") == 1  # rank 0 trained the tokenizer and alone prints
+    metrics = json.loads((output / "metrics.json").read_text())
+    assert metrics["eval_perplexity"] < metrics["eval_perplexity_before"]
+    assert sorted(path.suffix for path in (output / "lm_cache").glob("cached_*")) == [".ids", ".starts"]
+    from tuneformers import AutoTokenizer
+
+    saved, shared = AutoTokenizer.from_pretrained(output), AutoTokenizer.from_pretrained(output / "lm_cache" / "new_tokenizer")
+    assert saved.get_vocab() == shared.get_vocab()

@@ -130,12 +130,20 @@ def run(args: argparse.Namespace) -> int:
     check_run_arguments(training_args)
     output_dir = Path(training_args.output_dir)
     cache_dir = output_dir / "lm_cache"
-    train_file = Path(args.train_file) if args.train_file else write_packaged_text(cache_dir)
 
     from ..trainer.utils import set_seed
 
     set_seed(training_args.seed)
-    tokenizer = new_tokenizer(args, train_file) if args.config_name else load_tokenizer(model_name(args))
+    # Under torchrun, rank 0 writes the text and trains the tokenizer; the other processes then read them.
+    with training_args.main_process_first(local=False, desc="preparing the text and the tokenizer"):
+        train_file = Path(args.train_file) if args.train_file else write_packaged_text(cache_dir)
+        if not args.config_name:
+            tokenizer = load_tokenizer(model_name(args))
+        elif training_args.process_index == 0:
+            tokenizer = new_tokenizer(args, train_file)
+            tokenizer.save_pretrained(cache_dir / "new_tokenizer")
+        else:
+            tokenizer = load_tokenizer(str(cache_dir / "new_tokenizer"))
     train_set, eval_set = build_datasets(args, tokenizer, train_file, cache_dir)
     if eval_set is None:
         training_args.eval_strategy = "no"
@@ -152,7 +160,9 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(str(error)) from None
     trainer.state.log_history[:0] = start_logs
     after = final_evaluation(trainer) if eval_set is not None else {}
-    trainer.save_model(str(output_dir))
+    trainer.save_model(str(output_dir))  # every process: a sharded model is gathered from all
+    if not trainer.is_world_process_zero():
+        return 0
     trainer.state.save_to_json(output_dir / "trainer_state.json")
     metrics = {**result.metrics, **before, **after, "num_train_blocks": len(train_set),
                "num_eval_blocks": len(eval_set) if eval_set is not None else 0, "vocab_size": len(tokenizer)}
