@@ -41,7 +41,7 @@ def train_command(model: Path, data: Path, output: Path, per_device: int, *extra
     return [sys.executable, "-m", "tuneformers", "train", "--model", str(model), "--train_file", str(data),
             "--output_dir", str(output), "--max_steps", "4", "--per_device_train_batch_size", str(per_device),
             "--learning_rate", "1e-3", "--max_length", "32", "--logging_steps", "2", "--eval_steps", "2",
-            "--save_steps", "2", "--group_by_length", "--no_plot", "--disable_tqdm", *extra]
+            "--save_steps", "2", "--group_by_length", "--bf16", "false", "--no_plot", "--disable_tqdm", *extra]
 
 
 def test_two_machines_with_fsdp_train_like_one_process_and_write_one_run_folder(tmp_path, model_without_dropout):

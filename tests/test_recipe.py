@@ -98,3 +98,11 @@ def test_warnings_for_a_run_that_is_likely_too_short():
     assert "only 13 optimizer steps" in warnings[0] and "still falling" in warnings[1] and "0.555" in warnings[2]
     flat = [{"loss": 0.3, "step": step} for step in range(100)] + [{"eval_accuracy": 0.8}]
     assert short_run_warnings(100, flat, {"eval_accuracy": 0.8, "eval_majority_class_accuracy": 0.55}) == []
+
+
+def test_bf16_is_chosen_where_the_device_has_it_natively_and_an_explicit_flag_wins():
+    assert "bf16" not in recipe_for(3000).values and "precision" not in recipe_for(3000).reasons
+    recipe = recipe_for(3000, native_bf16=True)
+    assert recipe.values["bf16"] is True and "native on this device" in recipe.reasons["precision"]
+    assert recipe_for(3000, {"num_train_epochs": 2.0}, native_bf16=True).values["bf16"] is True
+    assert "bf16" not in recipe_for(3000, {"bf16": False}, native_bf16=True).values

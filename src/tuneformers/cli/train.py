@@ -69,6 +69,7 @@ FALLBACK_DEFAULTS: dict[str, Any] = {
     "load_best_model_at_end": False,
     "metric_for_best_model": None,
     "save_total_limit": None,
+    "bf16": False,
 }
 # TrainingArguments' older spellings of recipe flags (it maps them onto today's names).
 DEPRECATED_RECIPE_FLAGS = {"evaluation_strategy": "eval_strategy", "evaluate_during_training": "eval_strategy",
@@ -447,7 +448,8 @@ def choose_data_recipe(args: argparse.Namespace, data: TrainData, tokenizer: Any
     encoding = tokenizer([example.text for example in sample], text_pair=pairs, truncation=True,
                          max_length=model_max_length)
     profile = DataProfile(len(data.train), [len(ids) for ids in encoding["input_ids"]], model_max_length,
-                          data.spec.task, has_validation=bool(data.validation))
+                          data.spec.task, has_validation=bool(data.validation),
+                          native_bf16=not args.fp16 and native_bf16(args.use_cpu))
     return choose_recipe(profile, explicit)
 
 
@@ -473,6 +475,20 @@ def recipe_rows(training_args: TrainingArguments, data_recipe: Recipe, state: An
         rows.append(("model kept", f"step {checkpoint_step(state.best_model_checkpoint)} (best held-out "
                                    f"{training_args.metric_for_best_model} {state.best_metric:.4g})"))
     return rows
+
+
+def native_bf16(use_cpu: bool) -> bool:
+    """Whether training runs on a device with native bfloat16 arithmetic (a GPU that supports it, or a CPU with
+    AVX512-BF16 or AMX), where bf16 autocast is faster; elsewhere it is emulated and slower."""
+    import torch
+
+    if torch.cuda.is_available() and not use_cpu:
+        return torch.cuda.is_bf16_supported()
+    try:
+        flags = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").split()
+    except OSError:  # not Linux
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def _default_model() -> str:
