@@ -185,8 +185,6 @@ def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, attention_bias: to
     """softmax(q k^T * scale + bias) v on B N T H tensors: the fused SDPA kernel, or the explicit product
     when the attention probabilities are asked for or dropout runs on the CPU. ``scale`` defaults to 1 / sqrt(H)."""
     dropout_p = dropout.p if dropout.training else 0.0
-    # With dropout, torch's CPU SDPA falls back to an unfused path whose mask costs more than the explicit
-    # product with Dropout's cheaper one (benchmarks/bench_dropout.py).
     if output_attentions:
         scores = q @ k.transpose(-1, -2)  # B N T T
         scores = scores / math.sqrt(q.shape[-1]) if scale is None else scores * scale
@@ -194,6 +192,8 @@ def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, attention_bias: to
             scores = scores + attention_bias
         probs = scores.softmax(dim=-1)
         return dropout(probs) @ v, probs  # B N T H
+    # With dropout, torch's CPU SDPA falls back to an unfused path whose mask costs more than the explicit
+    # product with Dropout's cheaper one (benchmarks/bench_dropout.py).
     if dropout_p > 0.0 and q.device.type == "cpu":
         scores = (q * (1 / math.sqrt(q.shape[-1]) if scale is None else scale)) @ k.transpose(-1, -2)  # B N T T
         if attention_bias is not None:

@@ -2,10 +2,9 @@
 
 A pure function of the number of training examples, a sample of their token counts, the task, the
 model's longest input and whether the device computes bfloat16 natively; each choice comes with the reason
-the summary prints. The command applies a
-choice only where the user left the flag unset, and ties the schedule (epochs, batch size, evaluation,
-best checkpoint, early stopping) to --num_train_epochs and --max_steps: setting either keeps the
-schedule the user's.
+the summary prints. The command applies a choice only where the user left the flag unset, and ties the
+schedule (epochs, batch size, evaluation, best checkpoint, early stopping) to --num_train_epochs and
+--max_steps: setting either keeps the schedule the user's.
 """
 
 from __future__ import annotations

@@ -352,8 +352,8 @@ def run_text_task(args: argparse.Namespace, explicit: dict[str, Any]) -> int:
         metrics["eval_majority_class_accuracy"] = majority_accuracy(eval_set_labels(eval_set))
     plot = save_run_folder(trainer, output_dir, metrics,
                            plot_title=None if args.no_plot else f"{Path(str(model_name)).name} on {data.name}")
-    if "save_strategy" in data_recipe.values and trainer.is_world_process_zero():  # checkpoints the recipe asked
-        # for only to keep the best model
+    # Checkpoints the recipe asked for only to keep the best model.
+    if "save_strategy" in data_recipe.values and trainer.is_world_process_zero():
         for checkpoint in list_checkpoints(output_dir):
             shutil.rmtree(checkpoint, ignore_errors=True)
     print(summary(model_name, data, result, metrics, output_dir, plot, time.perf_counter() - started,

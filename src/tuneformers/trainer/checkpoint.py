@@ -140,7 +140,7 @@ def save_sharded_checkpoint(
             temp.mkdir(parents=True)
         barrier()
         save_sharded(temp, model, optimizer)  # each process writes and fsyncs its own file
-        ok = True
+        device, ok = next(model.parameters()).device, True
         if rank == 0:
             try:
                 config = getattr(model, "config", None)
@@ -153,8 +153,8 @@ def save_sharded_checkpoint(
                 ok = False
                 raise
             finally:
-                all_true(ok, next(model.parameters()).device)
-        elif not all_true(True, next(model.parameters()).device):
+                all_true(ok, device)
+        elif not all_true(True, device):
             raise CheckpointError(f"Rank 0 failed to complete {folder}; see its error.")
         barrier()
 

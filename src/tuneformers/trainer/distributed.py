@@ -27,6 +27,7 @@ import torch
 import torch.distributed as dist
 
 from ..utils import get_logger
+from .training_args import fsdp_options
 
 logger = get_logger(__name__)
 
@@ -195,11 +196,6 @@ def barrier() -> None:
 # ---- FSDP2 -------------------------------------------------------------------------------------
 
 
-def fsdp_options(setting: str) -> list[str]:
-    """The options of a ``TrainingArguments.fsdp`` string ("full_shard auto_wrap" -> ["full_shard", "auto_wrap"])."""
-    return [option for option in setting.replace(",", " ").split() if option]
-
-
 def is_sharded(model: torch.nn.Module) -> bool:
     """True for a model (or module) wrapped with fully_shard."""
     from torch.distributed.fsdp import FSDPModule
@@ -253,30 +249,29 @@ def full_state_dict(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     return get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
 
 
-def save_sharded(folder: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None) -> None:
-    """Each process writes its shard of the model (and optimizer) state into ``folder/sharded``; collective."""
-    import torch.distributed.checkpoint as dcp
+def _sharded_state(model: torch.nn.Module, optimizer: torch.optim.Optimizer | None) -> dict[str, Any]:
+    """{"model": ..., "optimizer": ...} as torch.distributed.checkpoint saves and loads it (this process's shards)."""
     from torch.distributed.checkpoint.state_dict import get_model_state_dict, get_state_dict
 
     if optimizer is None:
-        state = {"model": get_model_state_dict(model)}
-    else:
-        model_state, optimizer_state = get_state_dict(model, optimizer)
-        state = {"model": model_state, "optimizer": optimizer_state}
-    dcp.save(state, checkpoint_id=str(folder / SHARDED_FOLDER), no_dist=not is_distributed())
+        return {"model": get_model_state_dict(model)}
+    model_state, optimizer_state = get_state_dict(model, optimizer)
+    return {"model": model_state, "optimizer": optimizer_state}
+
+
+def save_sharded(folder: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None) -> None:
+    """Each process writes its shard of the model (and optimizer) state into ``folder/sharded``; collective."""
+    import torch.distributed.checkpoint as dcp
+
+    dcp.save(_sharded_state(model, optimizer), checkpoint_id=str(folder / SHARDED_FOLDER), no_dist=not is_distributed())
 
 
 def load_sharded(folder: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None) -> None:
     """Load ``folder/sharded`` into the model (and optimizer), whatever number of processes wrote it; collective."""
     import torch.distributed.checkpoint as dcp
-    from torch.distributed.checkpoint.state_dict import (get_model_state_dict, get_state_dict, set_model_state_dict,
-                                                         set_state_dict)
+    from torch.distributed.checkpoint.state_dict import set_model_state_dict, set_state_dict
 
-    if optimizer is None:
-        state = {"model": get_model_state_dict(model)}
-    else:
-        model_state, optimizer_state = get_state_dict(model, optimizer)
-        state = {"model": model_state, "optimizer": optimizer_state}
+    state = _sharded_state(model, optimizer)
     dcp.load(state, checkpoint_id=str(folder / SHARDED_FOLDER), no_dist=not is_distributed())
     if optimizer is None:
         set_model_state_dict(model, state["model"])

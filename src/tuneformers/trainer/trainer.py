@@ -280,7 +280,7 @@ class Trainer:
         """(epoch, global sample position in its order) to continue from; (0, 0) for a fresh run."""
         state = self.state
         epoch = math.floor(state.epoch)
-        if state.global_step == 0 or state.epoch == epoch:  # fresh, or a whole number of epochs done
+        if state.epoch == epoch:  # fresh (epoch 0.0), or a whole number of epochs done
             return epoch, 0
         return epoch, state.samples_in_epoch
 

@@ -34,6 +34,11 @@ RESUME_FIXED_FIELDS = ("seed", "group_by_length", "dataloader_drop_last")
 FSDP_OPTIONS = ("full_shard", "shard_grad_op", "hybrid_shard", "offload", "auto_wrap")
 
 
+def fsdp_options(setting: str) -> list[str]:
+    """The options of a ``fsdp`` setting ("full_shard auto_wrap" or "full_shard,auto_wrap" -> both names)."""
+    return setting.replace(",", " ").split()
+
+
 @dataclasses.dataclass
 class TrainingArguments:
     """Settings of one training run. Each field's docstring is its ``--help`` line."""
@@ -229,7 +234,7 @@ class TrainingArguments:
                        "use save_strategy='no' to save no checkpoints.")
         problems.check(not (self.bf16 and self.fp16), "bf16=True and fp16=True conflict: choose one mixed-precision mode.")
         problems.check(self.ddp_timeout >= 1, f"ddp_timeout must be at least 1 second, got {self.ddp_timeout}.")
-        fsdp = self.fsdp.replace(",", " ").split()
+        fsdp = fsdp_options(self.fsdp)
         for option in fsdp:
             problems.choice("fsdp", option, FSDP_OPTIONS)
         problems.check(sum(o in fsdp for o in ("full_shard", "shard_grad_op", "hybrid_shard")) <= 1,
