@@ -3,10 +3,14 @@
 - a head that reads only position 0 (sequence classification, multiple choice) runs the last layer for that
   token alone: same logits and gradients as the full last layer;
 - a batch with little padding runs padded instead of gathering its real tokens: same outputs (zeros at padding)
-  and gradients as the unpadded run.
+  and gradients as the unpadded run;
+- an unpadded batch attends without its padding (in groups of similar length on the CPU, as jagged tensors on
+  CUDA): same logits and gradients as attending over the whole padded batch.
 """
 
 from __future__ import annotations
+
+import warnings
 
 import pytest
 import torch
@@ -139,3 +143,65 @@ def test_padded_and_unpadded_runs_agree(family, monkeypatch):
         hidden_padded = model.base_model(**inputs).last_hidden_state
     assert hidden_padded[3, 9].abs().max() == 0  # zeros at padding either way
     torch.testing.assert_close(hidden, hidden_padded, atol=1e-6, rtol=1e-5)
+
+
+MIXED_LENGTHS = [10, 2, 9, 3, 10, 1, 4, 8]  # the padded batch does 2.4x the attention the sequences need
+
+
+def test_attention_length_groups_cover_each_sequence_once_and_split_mixed_lengths():
+    lengths = [128] * 4 + [40] * 20 + [12] * 30 + [0, 0]
+    groups = modeling_layers.attention_length_groups(lengths)
+    assert sorted(i for group in groups for i in group) == [i for i, length in enumerate(lengths) if length > 0]
+    assert [sorted({lengths[i] for i in group}) for group in groups] == [[128], [40], [12]]
+    assert modeling_layers.attention_length_groups([52, 50, 51, 49]) == [[0, 2, 1, 3]]  # similar: one group
+    assert modeling_layers.attention_length_groups([0, 0]) == []
+
+
+def test_length_groups_place_every_token_and_sequence(monkeypatch):
+    monkeypatch.setattr(modeling_layers, "GROUP_CALL_COST", 0)
+    layout = modeling_layers.TokenLayout.from_mask(batch("Bert", MIXED_LENGTHS)["attention_mask"], 8, 10)
+    groups = layout.length_groups
+    assert len(groups.groups) > 1
+    slots = torch.cat([group.gather.reshape(-1) for group in groups.groups])
+    assert torch.equal(slots[groups.token_rows], torch.arange(sum(MIXED_LENGTHS)))  # each token finds itself
+    rows = torch.cat([group.rows for group in groups.groups])
+    assert torch.equal(rows[groups.sequence_rows], torch.arange(8))
+    assert torch.equal(layout.sequence_offsets, torch.tensor([0, 10, 12, 21, 24, 34, 35, 39, 47]))
+
+
+@pytest.mark.parametrize("family", sorted(CONFIGS))
+@pytest.mark.parametrize("head", ["ForSequenceClassification", "ForTokenClassification"])
+@pytest.mark.parametrize("kernel", ["length groups", "jagged"])
+def test_attention_without_padding_matches_the_padded_batch(family, head, kernel, monkeypatch):
+    torch.manual_seed(0)
+    model = getattr(tuneformers, family + head)(CONFIGS[family]).train()
+    inputs = batch(family, MIXED_LENGTHS)
+    if head == "ForTokenClassification":
+        labels = torch.randint(0, 2, (8, 10)).masked_fill(inputs["attention_mask"] == 0, -100)
+    else:
+        labels = torch.randint(0, 2, (8,))
+    monkeypatch.setattr(modeling_layers, "UNPAD_MIN_PADDING_FRACTION", 1.1)  # everything padded
+    padded = logits_and_grads(model, inputs, labels)
+    monkeypatch.undo()
+    monkeypatch.setattr(modeling_layers, "GROUP_CALL_COST", 0)  # one group per length
+    if kernel == "jagged":
+        monkeypatch.setattr(modeling_layers, "JAGGED_ATTENTION_DEVICES", ("cpu",))
+    attended = []
+    original = modeling_layers.attend
+
+    def attend_and_record(q, *args, **kwargs):
+        attended.append(q.shape)
+        return original(q, *args, **kwargs)
+
+    monkeypatch.setattr(modeling_layers, "attend", attend_and_record)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*nested tensors is in prototype.*")
+        unpadded = logits_and_grads(model, inputs, labels)
+    if head == "ForTokenClassification":
+        real = inputs["attention_mask"].bool()
+        unpadded, padded = (unpadded[0][real], unpadded[1]), (padded[0][real], padded[1])
+    assert_same(padded, unpadded)
+    if kernel == "jagged":
+        assert attended == []
+    else:
+        assert {shape[2] for shape in attended} >= {10, 9, 8, 4, 3, 2}  # each group padded to its own longest

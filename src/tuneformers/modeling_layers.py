@@ -13,9 +13,11 @@ layout. Outputs are padded back to ``B T D``, with zeros at padding positions.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 import torch.utils.checkpoint
@@ -86,11 +88,106 @@ class TokenLayout:
         starts = torch.arange(self.batch_size, device=device) * self.seq_len
         return starts if self.index is None else torch.searchsorted(self.index, starts)
 
+    @functools.cached_property
+    def sequence_lengths(self) -> list[int]:
+        """Real tokens per sequence (B), on the host."""
+        if self.mask is None:
+            return [self.seq_len] * self.batch_size
+        return self.mask.sum(dim=1).tolist()
+
+    @functools.cached_property
+    def sequence_offsets(self) -> torch.Tensor:
+        """Where each sequence's tokens start among the n (B+1: the last is n), on the tokens' device."""
+        lengths = torch.tensor([0, *self.sequence_lengths], dtype=torch.int64)
+        return lengths.cumsum(0).to(self.mask.device if self.mask is not None else "cpu")
+
+    @functools.cached_property
+    def length_groups(self) -> LengthGroups:
+        return LengthGroups.from_lengths(self.sequence_lengths, self.mask.device)
+
     def _padded_view(self, tokens: torch.Tensor) -> torch.Tensor:  # n F -> B T F, padding rows as they are
         if self.index is not None:
             flat = tokens.new_zeros(self.batch_size * self.seq_len, *tokens.shape[1:])
             tokens = flat.index_copy(0, self.index, tokens)
         return tokens.view(self.batch_size, self.seq_len, *tokens.shape[1:])
+
+
+# Cost model for splitting a batch's attention into groups of similar length, in units of one (query, key) pair:
+# each padded slot of a group also costs gathering its q, k, v rows and its output row, and each group a few
+# more kernel calls (benchmarks/bench_length_groups.py).
+GROUP_SLOT_COST = 32
+GROUP_CALL_COST = 4096
+
+
+def attention_length_groups(lengths: Sequence[int]) -> list[list[int]]:
+    """Sequences (indices into ``lengths``) in groups that each attend padded to their longest member, longest
+    group first, chosen to minimise sum over groups of B_g T_g (T_g + GROUP_SLOT_COST) + GROUP_CALL_COST. Runs
+    of similar length end up together; sequences without tokens are left out."""
+    order = sorted((i for i, length in enumerate(lengths) if length > 0), key=lambda i: -lengths[i])
+    longest_first = np.array([lengths[i] for i in order], dtype=np.float64)
+    member_cost = longest_first * (longest_first + GROUP_SLOT_COST)  # each member of a group led by sequence i
+    best = np.zeros(len(order) + 1)
+    group_start = np.zeros(len(order) + 1, dtype=np.int64)
+    for end in range(1, len(order) + 1):  # the last group is order[start:end], for the cheapest start
+        starts = np.arange(end)
+        costs = best[:end] + (end - starts) * member_cost[:end] + GROUP_CALL_COST
+        group_start[end] = costs.argmin()
+        best[end] = costs[group_start[end]]
+    groups, end = [], len(order)
+    while end > 0:
+        groups.append(order[group_start[end]:end])
+        end = int(group_start[end])
+    return groups[::-1]
+
+
+@dataclasses.dataclass
+class LengthGroup:
+    """Sequences that attend as one padded B_g T_g batch. ``rows`` (B_g): their places in the batch;
+    ``gather`` (B_g T_g): the token (row of the n real tokens) in each slot, where a padding slot repeats its
+    sequence's first token (the key bias hides it and nobody reads its output); ``key_bias_mask``
+    (B_g 1 1 T_g, True at padding slots) or None when every member has T_g tokens."""
+
+    rows: torch.Tensor
+    gather: torch.Tensor
+    key_bias_mask: torch.Tensor | None
+
+    def bias(self, dtype: torch.dtype) -> torch.Tensor | None:
+        if self.key_bias_mask is None:
+            return None
+        return torch.zeros(self.key_bias_mask.shape, dtype=dtype, device=self.key_bias_mask.device).masked_fill_(
+            self.key_bias_mask, torch.finfo(dtype).min)
+
+
+@dataclasses.dataclass
+class LengthGroups:
+    """A batch's sequences in ``groups`` of similar length, and where each output row comes from in the groups'
+    outputs stacked in order: ``token_rows`` (n) for all tokens' outputs, ``sequence_rows`` (B) for one output
+    per sequence."""
+
+    groups: list[LengthGroup]
+    token_rows: torch.Tensor
+    sequence_rows: torch.Tensor
+
+    @classmethod
+    def from_lengths(cls, lengths: list[int], device: torch.device) -> LengthGroups:
+        lengths_t = torch.tensor(lengths, dtype=torch.int64)
+        offsets = torch.cat([lengths_t.new_zeros(1), lengths_t.cumsum(0)])
+        groups, token_rows, sequence_rows = [], torch.empty(int(offsets[-1]), dtype=torch.int64), []
+        stacked = 0
+        for members in attention_length_groups(lengths):
+            rows = torch.tensor(members, dtype=torch.int64)
+            group_lengths, starts = lengths_t[rows], offsets[rows]
+            slot = torch.arange(int(group_lengths.max()))
+            real = slot < group_lengths[:, None]  # B_g T_g
+            gather = torch.where(real, starts[:, None] + slot, starts[:, None])
+            token_rows[gather[real]] = stacked + real.reshape(-1).nonzero().squeeze(-1)
+            stacked += real.numel()
+            sequence_rows.extend(members)
+            key_bias_mask = None if bool(real.all()) else ~real[:, None, None, :]
+            groups.append(LengthGroup(*(t if t is None else t.to(device) for t in (rows, gather, key_bias_mask))))
+        sequence_rows = torch.empty(len(lengths), dtype=torch.int64).index_copy_(
+            0, torch.tensor(sequence_rows, dtype=torch.int64), torch.arange(len(sequence_rows)))
+        return cls(groups, token_rows.to(device), sequence_rows.to(device))
 
 
 def query_tokens(hidden_states: torch.Tensor, layout: TokenLayout,
@@ -203,6 +300,71 @@ def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, attention_bias: to
         return _DroppedProbsTimesValues.apply(probs, keep, 1.0 / (1.0 - dropout_p), v), None
     context = F.scaled_dot_product_attention(q, k, v, attn_mask=attention_bias, dropout_p=dropout_p, scale=scale)
     return context, None
+
+
+# Devices where attention over unpadded tokens runs on jagged tensors (torch.nested): SDPA then calls the fused
+# variable-length kernels, each sequence attending over its own tokens only. Elsewhere it runs in length groups.
+JAGGED_ATTENTION_DEVICES = ("cuda",)
+
+
+def attend_tokens(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, layout: TokenLayout, query_layout: TokenLayout,
+                  num_heads: int, attention_bias: torch.Tensor | None, dropout: nn.Dropout, output_attentions: bool,
+                  scale: float | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Attention on token matrices: q (q (N H)) attends over k, v (n (N H)); returns the q (N H) context and,
+    when asked, the B N Tq T probabilities. ``query_layout`` is ``layout`` (every token queries) or the B 1 layout
+    of one query per sequence (``query_tokens``).
+
+    A batch that runs unpadded attends without its padding: on ``JAGGED_ATTENTION_DEVICES`` as jagged tensors,
+    elsewhere in groups of similar length, each padded only to its longest member (a dynamically padded batch
+    of mixed lengths does 2-3x the attention work it needs when padded whole). Other batches, and whenever the
+    probabilities are asked for, attend as the whole padded batch."""
+    if layout.index is not None and not output_attentions:
+        per_sequence = query_layout is not layout
+        if q.device.type in JAGGED_ATTENTION_DEVICES and min(layout.sequence_lengths) > 0:
+            return _attend_jagged(q, k, v, layout, per_sequence, num_heads, dropout, scale), None
+        return _attend_length_groups(q, k, v, layout, per_sequence, num_heads, attention_bias.dtype, dropout,
+                                     scale), None
+    context, probs = attend(query_layout.heads(q, num_heads), layout.heads(k, num_heads), layout.heads(v, num_heads),
+                            attention_bias, dropout, output_attentions, scale)  # B N Tq H, B N Tq T
+    return query_layout.merge_heads(context), probs
+
+
+def _attend_length_groups(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, layout: TokenLayout, per_sequence: bool,
+                          num_heads: int, bias_dtype: torch.dtype, dropout: nn.Dropout, scale: float | None,
+                          ) -> torch.Tensor:
+    groups = layout.length_groups
+    contexts = []
+    for group in groups.groups:
+        batch, seq_len = group.gather.shape
+
+        def heads(tokens: torch.Tensor, index: torch.Tensor, length: int) -> torch.Tensor:  # -> B_g N length H
+            return tokens.index_select(0, index.reshape(-1)).view(batch, length, num_heads, -1).transpose(1, 2)
+
+        queries = heads(q, group.rows, 1) if per_sequence else heads(q, group.gather, seq_len)
+        context, _ = attend(queries, heads(k, group.gather, seq_len), heads(v, group.gather, seq_len),
+                            group.bias(bias_dtype), dropout, False, scale)  # B_g N Tq H
+        contexts.append(context.transpose(1, 2).reshape(-1, q.shape[-1]))
+    stacked = contexts[0] if len(contexts) == 1 else torch.cat(contexts)
+    return stacked.index_select(0, groups.sequence_rows if per_sequence else groups.token_rows)
+
+
+def _attend_jagged(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, layout: TokenLayout, per_sequence: bool,
+                   num_heads: int, dropout: nn.Dropout, scale: float | None) -> torch.Tensor:
+    lengths = layout.sequence_lengths
+    offsets = layout.sequence_offsets
+
+    def jagged(tokens: torch.Tensor, offsets: torch.Tensor, shortest: int, longest: int) -> torch.Tensor:  # B N j H
+        return torch.nested.nested_tensor_from_jagged(tokens.view(tokens.shape[0], num_heads, -1), offsets,
+                                                      min_seqlen=shortest, max_seqlen=longest).transpose(1, 2)
+
+    if per_sequence:
+        queries = jagged(q, torch.arange(len(lengths) + 1, device=q.device), 1, 1)
+    else:
+        queries = jagged(q, offsets, min(lengths), max(lengths))
+    context = F.scaled_dot_product_attention(
+        queries, jagged(k, offsets, min(lengths), max(lengths)), jagged(v, offsets, min(lengths), max(lengths)),
+        dropout_p=dropout.p if dropout.training else 0.0, scale=scale)
+    return context.transpose(1, 2).values().reshape(q.shape)
 
 
 # ---- losses ----------------------------------------------------------------------------------------

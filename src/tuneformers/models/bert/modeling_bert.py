@@ -19,8 +19,8 @@ from ...activations import torch_activation
 from ...modeling_outputs import (
     BaseModelOutputWithPooling,
 )
-from ...modeling_layers import (Dropout, TokenLayout, attend, check_input_ids, check_position_limit, embed_tokens,
-                                encode_real_tokens, init_encoder_weights, query_tokens, run_layers)
+from ...modeling_layers import (Dropout, TokenLayout, attend_tokens, check_input_ids, check_position_limit,
+                                embed_tokens, encode_real_tokens, init_encoder_weights, query_tokens, run_layers)
 from ...modeling_heads import (EncoderForMaskedLM, EncoderForMultipleChoice, EncoderForQuestionAnswering,
                                 EncoderForSequenceClassification, EncoderForTokenClassification, EncoderPreTrainedModel)
 from . import convert_bert  # noqa: F401  (registers the PyTorch <-> TF weight names of BERT)
@@ -69,11 +69,8 @@ class BertSelfAttention(nn.Module):
         output_attentions: bool, query_rows: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         queries, query_layout = query_tokens(hidden_states, layout, query_rows)  # q D (q = n, or B first tokens)
-        q = query_layout.heads(self.query(queries), self.num_heads)  # B N Tq H
-        k = layout.heads(self.key(hidden_states), self.num_heads)  # B N T H
-        v = layout.heads(self.value(hidden_states), self.num_heads)  # B N T H
-        context, probs = attend(q, k, v, attention_bias, self.dropout, output_attentions)  # B N Tq H, B N Tq T
-        return query_layout.merge_heads(context), probs  # q D
+        return attend_tokens(self.query(queries), self.key(hidden_states), self.value(hidden_states), layout,
+                             query_layout, self.num_heads, attention_bias, self.dropout, output_attentions)  # q D
 
 
 class BertSelfOutput(nn.Module):

@@ -18,8 +18,8 @@ from torch import nn
 from ...activations import torch_activation
 from ...modeling_heads import (EncoderForMaskedLM, EncoderForMultipleChoice, EncoderForQuestionAnswering,
                                EncoderForSequenceClassification, EncoderForTokenClassification, EncoderPreTrainedModel)
-from ...modeling_layers import (Dropout, TokenLayout, attend, check_input_ids, check_position_limit, embed_tokens,
-                                encode_real_tokens, init_encoder_weights, query_tokens)
+from ...modeling_layers import (Dropout, TokenLayout, attend_tokens, check_input_ids, check_position_limit,
+                                embed_tokens, encode_real_tokens, init_encoder_weights, query_tokens)
 from ...modeling_outputs import BaseModelOutputWithPooling
 from ..bert.modeling_bert import BertEncoder
 from . import convert_distilbert  # noqa: F401  (registers the PyTorch <-> TF weight names of DistilBERT)
@@ -68,11 +68,10 @@ class DistilBertSelfAttention(nn.Module):
                 output_attentions: bool, query_rows: torch.Tensor | None = None,
                 ) -> tuple[torch.Tensor, torch.Tensor | None]:
         queries, query_layout = query_tokens(hidden_states, layout, query_rows)  # q D (q = n, or B first tokens)
-        q = query_layout.heads(self.q_lin(queries), self.n_heads)  # B N Tq H
-        k = layout.heads(self.k_lin(hidden_states), self.n_heads)  # B N T H
-        v = layout.heads(self.v_lin(hidden_states), self.n_heads)  # B N T H
-        context, probs = attend(q, k, v, attention_bias, self.dropout, output_attentions)  # B N Tq H, B N Tq T
-        return self.out_lin(query_layout.merge_heads(context)), probs  # q D
+        context, probs = attend_tokens(self.q_lin(queries), self.k_lin(hidden_states), self.v_lin(hidden_states),
+                                       layout, query_layout, self.n_heads, attention_bias, self.dropout,
+                                       output_attentions)  # q D, B N Tq T
+        return self.out_lin(context), probs  # q D
 
 
 class FFN(nn.Module):
