@@ -205,3 +205,25 @@ def test_attention_without_padding_matches_the_padded_batch(family, head, kernel
         assert attended == []
     else:
         assert {shape[2] for shape in attended} >= {10, 9, 8, 4, 3, 2}  # each group padded to its own longest
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_cuda_attends_jagged_with_the_padded_batch_s_results(dtype, monkeypatch):
+    torch.manual_seed(0)
+    model = tuneformers.BertForSequenceClassification(CONFIGS["Bert"]).cuda().train()
+    inputs = {name: value.cuda() for name, value in batch("Bert", MIXED_LENGTHS).items()}
+    labels = torch.randint(0, 2, (8,), device="cuda")
+    jagged_calls = []
+    original = modeling_layers._attend_jagged
+    monkeypatch.setattr(modeling_layers, "_attend_jagged", lambda *a, **k: jagged_calls.append(1) or original(*a, **k))
+    with torch.autocast("cuda", dtype=dtype, enabled=dtype != torch.float32):
+        jagged = logits_and_grads(model, inputs, labels)
+    assert jagged_calls  # the default on CUDA
+    monkeypatch.setattr(modeling_layers, "UNPAD_MIN_PADDING_FRACTION", 1.1)
+    with torch.autocast("cuda", dtype=dtype, enabled=dtype != torch.float32):
+        padded = logits_and_grads(model, inputs, labels)
+    tolerance = dict(atol=1e-5, rtol=1e-4) if dtype == torch.float32 else dict(atol=2e-2, rtol=2e-2)
+    torch.testing.assert_close(jagged[0], padded[0], **tolerance)
+    for name in padded[1]:
+        torch.testing.assert_close(jagged[1][name], padded[1][name], **tolerance, msg=name)
