@@ -227,3 +227,34 @@ def test_cuda_attends_jagged_with_the_padded_batch_s_results(dtype, monkeypatch)
     torch.testing.assert_close(jagged[0], padded[0], **tolerance)
     for name in padded[1]:
         torch.testing.assert_close(jagged[1][name], padded[1][name], **tolerance, msg=name)
+
+
+@pytest.mark.parametrize("left_padding", [False, True])
+def test_mpnet_attends_in_groups_with_its_relative_position_bias(left_padding, monkeypatch):
+    torch.manual_seed(0)
+    config = tuneformers.MPNetConfig(**TINY, relative_attention_num_buckets=8, pad_token_id=1)
+    model = tuneformers.MPNetForTokenClassification(config).train()
+    mask = torch.zeros(8, 10, dtype=torch.long)
+    for row, length in enumerate(MIXED_LENGTHS):
+        mask[row, 10 - length:] = 1 if left_padding else 0
+        mask[row, :length] = 0 if left_padding else 1
+    inputs = {"input_ids": torch.randint(5, 99, (8, 10)).masked_fill(mask == 0, 1), "attention_mask": mask}
+    labels = torch.randint(0, 2, (8, 10)).masked_fill(mask == 0, -100)
+    monkeypatch.setattr(modeling_layers, "UNPAD_MIN_PADDING_FRACTION", 1.1)
+    padded = logits_and_grads(model, inputs, labels)
+    monkeypatch.undo()
+    monkeypatch.setattr(modeling_layers, "GROUP_CALL_COST", 0)
+    group_lengths = []
+    original = modeling_layers.attend
+    monkeypatch.setattr(modeling_layers, "attend", lambda q, *a, **k: group_lengths.append(q.shape[2]) or original(q, *a, **k))
+    grouped = logits_and_grads(model, inputs, labels)
+    assert len(group_lengths) > config.num_hidden_layers  # several groups per layer
+    real = mask.bool()
+    assert_same((padded[0][real], padded[1]), (grouped[0][real], grouped[1]))
+
+
+def test_a_sequence_with_holes_attends_padded_when_positions_matter():
+    mask = torch.tensor([[1, 1, 0, 1, 0, 0, 0, 0], [1, 1, 1, 0, 0, 0, 0, 0]])
+    layout = modeling_layers.TokenLayout.from_mask(mask, 2, 8)
+    assert not layout.sequences_contiguous
+    assert modeling_layers.TokenLayout.from_mask(mask[[1]], 1, 8).sequences_contiguous

@@ -96,6 +96,15 @@ class TokenLayout:
         return self.mask.sum(dim=1).tolist()
 
     @functools.cached_property
+    def sequences_contiguous(self) -> bool:
+        """Whether each sequence's real tokens are one run of positions (right or left padding, no holes)."""
+        if self.mask is None:
+            return True
+        real = self.mask.bool()
+        runs = (real[:, 1:] & ~real[:, :-1]).sum(dim=1) + real[:, 0]
+        return bool((runs <= 1).all())
+
+    @functools.cached_property
     def sequence_offsets(self) -> torch.Tensor:
         """Where each sequence's tokens start among the n (B+1: the last is n), on the tokens' device."""
         lengths = torch.tensor([0, *self.sequence_lengths], dtype=torch.int64)
@@ -309,7 +318,8 @@ JAGGED_ATTENTION_DEVICES = ("cuda",)
 
 def attend_tokens(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, layout: TokenLayout, query_layout: TokenLayout,
                   num_heads: int, attention_bias: torch.Tensor | None, dropout: nn.Dropout, output_attentions: bool,
-                  scale: float | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+                  scale: float | None = None, position_bias: torch.Tensor | None = None,
+                  ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Attention on token matrices: q (q (N H)) attends over k, v (n (N H)); returns the q (N H) context and,
     when asked, the B N Tq T probabilities. ``query_layout`` is ``layout`` (every token queries) or the B 1 layout
     of one query per sequence (``query_tokens``).
@@ -317,13 +327,17 @@ def attend_tokens(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, layout: Tok
     A batch that runs unpadded attends without its padding: on ``JAGGED_ATTENTION_DEVICES`` as jagged tensors,
     elsewhere in groups of similar length, each padded only to its longest member (a dynamically padded batch
     of mixed lengths does 2-3x the attention work it needs when padded whole). Other batches, and whenever the
-    probabilities are asked for, attend as the whole padded batch."""
-    if layout.index is not None and not output_attentions:
+    probabilities are asked for, attend as the whole padded batch.
+
+    ``position_bias`` (1 N T T), when the family has one, depends on the relative position of query and key
+    only; ``attention_bias`` then already includes it, for the padded batch. Groups take its top-left corner,
+    which is right when each sequence's tokens are one run of positions."""
+    if layout.index is not None and not output_attentions and (position_bias is None or layout.sequences_contiguous):
         per_sequence = query_layout is not layout
-        if q.device.type in JAGGED_ATTENTION_DEVICES and min(layout.sequence_lengths) > 0:
+        if position_bias is None and q.device.type in JAGGED_ATTENTION_DEVICES and min(layout.sequence_lengths) > 0:
             return _attend_jagged(q, k, v, layout, per_sequence, num_heads, dropout, scale), None
         return _attend_length_groups(q, k, v, layout, per_sequence, num_heads, attention_bias.dtype, dropout,
-                                     scale), None
+                                     scale, position_bias), None
     context, probs = attend(query_layout.heads(q, num_heads), layout.heads(k, num_heads), layout.heads(v, num_heads),
                             attention_bias, dropout, output_attentions, scale)  # B N Tq H, B N Tq T
     return query_layout.merge_heads(context), probs
@@ -331,21 +345,26 @@ def attend_tokens(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, layout: Tok
 
 def _attend_length_groups(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, layout: TokenLayout, per_sequence: bool,
                           num_heads: int, bias_dtype: torch.dtype, dropout: nn.Dropout, scale: float | None,
-                          ) -> torch.Tensor:
+                          position_bias: torch.Tensor | None) -> torch.Tensor:
     groups = layout.length_groups
     contexts = []
     for group in groups.groups:
-        batch, seq_len = group.gather.shape
-
-        def heads(tokens: torch.Tensor, index: torch.Tensor, length: int) -> torch.Tensor:  # -> B_g N length H
-            return tokens.index_select(0, index.reshape(-1)).view(batch, length, num_heads, -1).transpose(1, 2)
-
-        queries = heads(q, group.rows, 1) if per_sequence else heads(q, group.gather, seq_len)
-        context, _ = attend(queries, heads(k, group.gather, seq_len), heads(v, group.gather, seq_len),
-                            group.bias(bias_dtype), dropout, False, scale)  # B_g N Tq H
+        seq_len = group.gather.shape[1]
+        queries = _gathered_heads(q, group.rows[:, None] if per_sequence else group.gather, num_heads)  # B_g N Tq H
+        bias = group.bias(bias_dtype)  # B_g 1 1 T_g
+        if position_bias is not None:
+            corner = position_bias[:, :, :queries.shape[2], :seq_len]  # 1 N Tq T_g
+            bias = corner if bias is None else corner + bias
+        context, _ = attend(queries, _gathered_heads(k, group.gather, num_heads),
+                            _gathered_heads(v, group.gather, num_heads), bias, dropout, False, scale)  # B_g N Tq H
         contexts.append(context.transpose(1, 2).reshape(-1, q.shape[-1]))
     stacked = contexts[0] if len(contexts) == 1 else torch.cat(contexts)
     return stacked.index_select(0, groups.sequence_rows if per_sequence else groups.token_rows)
+
+
+def _gathered_heads(tokens: torch.Tensor, index: torch.Tensor, num_heads: int) -> torch.Tensor:
+    """n (N H) tokens at a B_g L index of token rows -> B_g N L H."""
+    return tokens.index_select(0, index.reshape(-1)).view(*index.shape, num_heads, -1).transpose(1, 2)
 
 
 def _attend_jagged(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, layout: TokenLayout, per_sequence: bool,

@@ -16,10 +16,9 @@ from torch import nn
 from ...modeling_heads import (ClassificationHead, EncoderForMaskedLM, EncoderForMultipleChoice, EncoderForQuestionAnswering,
                                EncoderForSequenceClassification, EncoderForTokenClassification, EncoderPreTrainedModel,
                                MaskedLMHead)
-from ...modeling_layers import (Dropout, TokenLayout, attend, attention_bias_from_mask,
-                                check_input_ids, check_position_limit, embed_tokens, init_encoder_weights,
-                                position_ids_after_padding_id,
-                                run_layers)
+from ...modeling_layers import (Dropout, TokenLayout, attend_tokens, attention_bias_from_mask, check_input_ids,
+                                check_position_limit, embed_tokens, init_encoder_weights,
+                                position_ids_after_padding_id, run_layers)
 from ...modeling_outputs import (BaseModelOutputWithPooling)
 from ..bert.modeling_bert import BertIntermediate, BertOutput, BertPooler
 from .configuration_mpnet import MPNetConfig
@@ -62,12 +61,12 @@ class MPNetSelfAttention(nn.Module):
         self.o = nn.Linear(config.hidden_size, config.hidden_size)
         self.dropout = Dropout(config.attention_probs_dropout_prob)
 
-    def forward(self, hidden_states, layout: TokenLayout, attention_bias, output_attentions):
-        q = layout.heads(self.q(hidden_states), self.num_heads)  # B N T H
-        k = layout.heads(self.k(hidden_states), self.num_heads)  # B N T H
-        v = layout.heads(self.v(hidden_states), self.num_heads)  # B N T H
-        context, probs = attend(q, k, v, attention_bias, self.dropout, output_attentions)
-        return self.o(layout.merge_heads(context)), probs  # n D
+    def forward(self, hidden_states, layout: TokenLayout, biases, output_attentions):
+        attention_bias, position_bias = biases  # B N T T (position and padding), 1 N T T
+        context, probs = attend_tokens(self.q(hidden_states), self.k(hidden_states), self.v(hidden_states), layout,
+                                       layout, self.num_heads, attention_bias, self.dropout, output_attentions,
+                                       position_bias=position_bias)
+        return self.o(context), probs  # n D
 
 
 class MPNetAttention(nn.Module):
@@ -77,8 +76,8 @@ class MPNetAttention(nn.Module):
         self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.dropout = Dropout(config.hidden_dropout_prob)
 
-    def forward(self, hidden_states, layout, attention_bias, output_attentions):
-        context, probs = self.attn(hidden_states, layout, attention_bias, output_attentions)
+    def forward(self, hidden_states, layout, biases, output_attentions):
+        context, probs = self.attn(hidden_states, layout, biases, output_attentions)
         return self.LayerNorm(self.dropout(context) + hidden_states), probs
 
 
@@ -89,8 +88,8 @@ class MPNetLayer(nn.Module):
         self.intermediate = BertIntermediate(config)
         self.output = BertOutput(config)
 
-    def forward(self, hidden_states, layout, attention_bias, output_attentions):
-        attention_output, probs = self.attention(hidden_states, layout, attention_bias, output_attentions)
+    def forward(self, hidden_states, layout, biases, output_attentions):
+        attention_output, probs = self.attention(hidden_states, layout, biases, output_attentions)
         return self.output(self.intermediate(attention_output), attention_output), probs
 
 
@@ -120,9 +119,9 @@ class MPNetEncoder(nn.Module):
         buckets = relative_position_bucket(positions[None, :] - positions[:, None], self.num_buckets)  # T T
         return self.relative_attention_bias(buckets).permute(2, 0, 1).unsqueeze(0)
 
-    def forward(self, hidden_states, layout, attention_bias, output_attentions, output_hidden_states):
+    def forward(self, hidden_states, layout, biases, output_attentions, output_hidden_states):
         return run_layers(self.layer, hidden_states, layout, output_attentions, output_hidden_states,
-                          self.gradient_checkpointing, attention_bias)
+                          self.gradient_checkpointing, biases)
 
 
 class MPNetPreTrainedModel(EncoderPreTrainedModel):
@@ -158,12 +157,12 @@ class MPNetModel(MPNetPreTrainedModel):
         embeddings = self.embeddings(input_ids, position_ids, inputs_embeds)  # B T D
         B, T, _ = embeddings.shape
         layout = TokenLayout.from_mask(attention_mask, B, T)
-        attention_bias = self.encoder.position_bias(T, embeddings.device).to(embeddings.dtype)  # 1 N T T
+        position_bias = self.encoder.position_bias(T, embeddings.device).to(embeddings.dtype)  # 1 N T T
         padding_bias = attention_bias_from_mask(attention_mask, layout, embeddings.dtype)  # B 1 1 T
-        if padding_bias is not None:
-            attention_bias = attention_bias + padding_bias  # B N T T
-        tokens, hidden_states, attentions = self.encoder(layout.unpad(embeddings), layout, attention_bias,
-                                                         output_attentions, output_hidden_states)
+        attention_bias = position_bias if padding_bias is None else position_bias + padding_bias  # B N T T
+        tokens, hidden_states, attentions = self.encoder(layout.unpad(embeddings), layout,
+                                                         (attention_bias, position_bias), output_attentions,
+                                                         output_hidden_states)
         sequence_output = layout.pad(tokens)  # B T D
         pooled_output = self.pooler(sequence_output) if self.pooler is not None else None
         output = BaseModelOutputWithPooling(sequence_output, pooled_output, hidden_states, attentions)
