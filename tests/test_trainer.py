@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import shutil
 
 import numpy as np
 import pytest
@@ -160,6 +161,25 @@ def test_tensorboard_events_and_trainer_state_json(tmp_path):
     assert state["best_metric"] == eval_losses[best_step]
     lines = (tmp_path / "out" / "log.jsonl").read_text().splitlines()
     assert [json.loads(line)["step"] for line in lines][:2] == [2, 4]
+
+
+def test_resumed_run_replaces_the_tensorboard_points_logged_after_its_checkpoint(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    args = quiet_args(tmp_path, max_steps=8, logging_steps=2, report_to=["tensorboard"], save_steps=4,
+                      save_strategy="steps")
+    torch.manual_seed(0)
+    Trainer(Regressor(), args, train_dataset=regression_data()).train()  # logs 2, 4, 6, 8; saves 4, 8
+    shutil.rmtree(tmp_path / "out" / "checkpoint-8")  # as if killed after logging step 8, before saving it
+    torch.manual_seed(1)
+    resumed = Trainer(Regressor(), args, train_dataset=regression_data())
+    resumed.train(resume_from_checkpoint=str(tmp_path / "out" / "checkpoint-4"))
+    events = EventAccumulator(args.get_logging_dir())
+    events.Reload()
+    loss_events = events.Scalars("train/loss")
+    assert [e.step for e in loss_events] == [2, 4, 6, 8]  # not 2, 4, 6, 8, 6, 8
+    resumed_losses = {e["step"]: e["loss"] for e in resumed.state.log_history if "loss" in e}
+    np.testing.assert_allclose([e.value for e in loss_events], [resumed_losses[s] for s in (2, 4, 6, 8)], rtol=1e-6)
 
 
 def test_evaluate_and_predict_stream_to_numpy(tmp_path):

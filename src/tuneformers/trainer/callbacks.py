@@ -298,7 +298,10 @@ class TensorBoardCallback(TrainerCallback):
                 sys.modules.setdefault("tensorboard.compat.notf", types.ModuleType("tensorboard.compat.notf"))
             from torch.utils.tensorboard import SummaryWriter
 
-            self.writer = SummaryWriter(log_dir=args.get_logging_dir())
+            # A resumed run continues the event files from its checkpoint's step: points a killed run logged
+            # after that step are dropped by TensorBoard (purge_step), so each step keeps one value.
+            resumed_after = state.global_step + 1 if state.global_step > 0 else None
+            self.writer = SummaryWriter(log_dir=args.get_logging_dir(), purge_step=resumed_after)
             self.writer.add_text("args", args.to_json_string())
 
     def on_log(self, args, state, control, logs=None, **kwargs):
