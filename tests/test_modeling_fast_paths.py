@@ -229,11 +229,19 @@ def test_cuda_attends_jagged_with_the_padded_batch_s_results(dtype, monkeypatch)
         torch.testing.assert_close(jagged[1][name], padded[1][name], **tolerance, msg=name)
 
 
+POSITIONAL = {
+    "MPNet": dict(TINY, relative_attention_num_buckets=8, pad_token_id=1),  # relative-position bias
+    "ModernBert": dict(vocab_size=99, hidden_size=32, num_hidden_layers=3, num_attention_heads=4, intermediate_size=37,
+                       global_attn_every_n_layers=2, local_attention=4, pad_token_id=1),  # rotary + sliding window
+}
+
+
+@pytest.mark.parametrize("family", sorted(POSITIONAL))
 @pytest.mark.parametrize("left_padding", [False, True])
-def test_mpnet_attends_in_groups_with_its_relative_position_bias(left_padding, monkeypatch):
+def test_positional_attention_runs_in_groups(family, left_padding, monkeypatch):
     torch.manual_seed(0)
-    config = tuneformers.MPNetConfig(**TINY, relative_attention_num_buckets=8, pad_token_id=1)
-    model = tuneformers.MPNetForTokenClassification(config).train()
+    config = getattr(tuneformers, family + "Config")(**POSITIONAL[family])
+    model = getattr(tuneformers, family + "ForTokenClassification")(config).train()
     mask = torch.zeros(8, 10, dtype=torch.long)
     for row, length in enumerate(MIXED_LENGTHS):
         mask[row, 10 - length:] = 1 if left_padding else 0

@@ -6,8 +6,9 @@ Shapes: B batch, T tokens, N heads, H head size, D hidden, C choices, L labels, 
 n real (non-padding) tokens in the batch.
 
 Inside an encoder, hidden states are a flat ``n D`` matrix of the real tokens only: padding never goes
-through the dense layers, which hold nearly all of the compute. Only attention sees the padded ``B N T H``
-layout. Outputs are padded back to ``B T D``, with zeros at padding positions.
+through the dense layers, which hold nearly all of the compute. Attention gathers the tokens into padded
+``B N T H`` heads: per group of sequences of similar length (``attend_tokens``), or as jagged tensors on CUDA.
+Outputs are padded back to ``B T D``, with zeros at padding positions.
 """
 
 from __future__ import annotations
@@ -329,9 +330,10 @@ def attend_tokens(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, layout: Tok
     of mixed lengths does 2-3x the attention work it needs when padded whole). Other batches, and whenever the
     probabilities are asked for, attend as the whole padded batch.
 
-    ``position_bias`` (1 N T T), when the family has one, depends on the relative position of query and key
-    only; ``attention_bias`` then already includes it, for the padded batch. Groups take its top-left corner,
-    which is right when each sequence's tokens are one run of positions."""
+    ``position_bias`` (1 N T T or 1 1 T T), when the family has one (MPNet's relative positions, ModernBERT's
+    sliding window), depends on the distance of query and key only; ``attention_bias`` then already includes it,
+    for the padded batch. Groups take its top-left corner, which is right when each sequence's tokens are one
+    run of positions."""
     if layout.index is not None and not output_attentions and (position_bias is None or layout.sequences_contiguous):
         per_sequence = query_layout is not layout
         if position_bias is None and q.device.type in JAGGED_ATTENTION_DEVICES and min(layout.sequence_lengths) > 0:
@@ -354,7 +356,7 @@ def _attend_length_groups(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, lay
         bias = group.bias(bias_dtype)  # B_g 1 1 T_g
         if position_bias is not None:
             corner = position_bias[:, :, :queries.shape[2], :seq_len]  # 1 N Tq T_g
-            bias = corner if bias is None else corner + bias
+            bias = corner if bias is None else (corner + bias).clamp_(min=torch.finfo(bias_dtype).min)
         context, _ = attend(queries, _gathered_heads(k, group.gather, num_heads),
                             _gathered_heads(v, group.gather, num_heads), bias, dropout, False, scale)  # B_g N Tq H
         contexts.append(context.transpose(1, 2).reshape(-1, q.shape[-1]))
@@ -537,21 +539,19 @@ def rotary_cos_sin(positions: torch.Tensor, head_size: int, theta: float, dtype:
 
 
 def apply_rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    """Rotate B N T H queries or keys by their position (cos, sin: B T H or 1 T H), in float32."""
+    """Rotate queries or keys by their position, in float32: B N T H ones (cos, sin: B T H or 1 T H), or
+    n N H tokens (cos, sin: n H)."""
     half = x.shape[-1] // 2
     x32 = x.float()
     rotated = torch.cat((-x32[..., half:], x32[..., :half]), dim=-1)
     return (x32 * cos[:, None] + rotated * sin[:, None]).to(x.dtype)
 
 
-def sliding_window_bias(attention_bias: torch.Tensor | None, seq_len: int, half_window: int, dtype: torch.dtype,
-                        device: torch.device) -> torch.Tensor:
-    """``attention_bias`` (B 1 1 T or None) plus a band: query i sees key j only when |i - j| <= half_window."""
+def sliding_window_band(seq_len: int, half_window: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """A 1 1 T T bias under which query i sees key j only when |i - j| <= half_window."""
     positions = torch.arange(seq_len, device=device)
     outside = (positions[None, :] - positions[:, None]).abs() > half_window  # T T
-    band = torch.zeros(seq_len, seq_len, dtype=dtype, device=device).masked_fill(outside, torch.finfo(dtype).min)
-    band = band[None, None]  # 1 1 T T
-    return band if attention_bias is None else (band + attention_bias).clamp(min=torch.finfo(dtype).min)
+    return torch.zeros(seq_len, seq_len, dtype=dtype, device=device).masked_fill(outside, torch.finfo(dtype).min)[None, None]
 
 
 # ---- heads shared by several families ---------------------------------------------------------------

@@ -17,8 +17,9 @@ from torch import nn
 from ...activations import torch_activation
 from ...modeling_heads import (EncoderForMaskedLM, EncoderForMultipleChoice, EncoderForQuestionAnswering,
                                EncoderForSequenceClassification, EncoderForTokenClassification, EncoderPreTrainedModel)
-from ...modeling_layers import (Dropout, TokenLayout, apply_rotary, attend, attention_bias_from_mask, check_input_ids,
-                                embed_tokens, first_token_or_mean, rotary_cos_sin, run_layers, sliding_window_bias)
+from ...modeling_layers import (Dropout, TokenLayout, apply_rotary, attend_tokens, attention_bias_from_mask,
+                                check_input_ids, embed_tokens, first_token_or_mean, rotary_cos_sin, run_layers,
+                                sliding_window_band)
 from ...modeling_outputs import BaseModelOutputWithPooling
 from .configuration_modernbert import ModernBertConfig
 
@@ -66,11 +67,14 @@ class ModernBertAttention(nn.Module):
         self.out_drop = Dropout(config.attention_dropout) if config.attention_dropout > 0.0 else nn.Identity()
 
     def forward(self, hidden_states, layout: TokenLayout, biases, rotary, output_attentions):
-        q, k, v = (layout.heads(part, self.num_heads) for part in self.Wqkv(hidden_states).chunk(3, dim=-1))
-        cos, sin = rotary[self.layer_type]  # 1 T H or B T H
-        q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)  # B N T H
-        context, probs = attend(q, k, v, biases[self.layer_type], self.dropout, output_attentions)
-        return self.out_drop(self.Wo(layout.merge_heads(context))), probs  # n D
+        n = hidden_states.shape[0]
+        q, k, v = self.Wqkv(hidden_states).view(n, 3, self.num_heads, -1).unbind(dim=1)  # n N H each
+        cos, sin = rotary[self.layer_type]  # n H: each token's position
+        q, k = (apply_rotary(x, cos, sin).view(n, -1) for x in (q, k))  # n D
+        attention_bias, position_bias = biases[self.layer_type]
+        context, probs = attend_tokens(q, k, v.reshape(n, -1), layout, layout, self.num_heads, attention_bias,
+                                       self.dropout, output_attentions, position_bias=position_bias)
+        return self.out_drop(self.Wo(context)), probs  # n D
 
 
 class ModernBertEncoderLayer(nn.Module):
@@ -150,13 +154,16 @@ class ModernBertModel(ModernBertPreTrainedModel):
         if position_ids is None:
             position_ids = torch.arange(T, device=tokens.device).unsqueeze(0)  # 1 T
         config = self.config
-        rotary = {kind: rotary_cos_sin(position_ids, config.head_size, config.rope_theta(kind), tokens.dtype)
-                  for kind in set(config.layer_types)}
+        token_positions = layout.unpad(position_ids.expand(B, T).unsqueeze(-1)).squeeze(-1)  # n
+        rotary = {kind: rotary_cos_sin(token_positions, config.head_size, config.rope_theta(kind), tokens.dtype)
+                  for kind in set(config.layer_types)}  # n H each
         global_bias = attention_bias_from_mask(attention_mask, layout, tokens.dtype)  # B 1 1 T or None
         half_window = config.local_attention // 2
-        local_bias = global_bias if T - 1 <= half_window else sliding_window_bias(
-            global_bias, T, half_window, tokens.dtype, tokens.device)
-        biases = {"full_attention": global_bias, "sliding_attention": local_bias}
+        band = None if T - 1 <= half_window else sliding_window_band(T, half_window, tokens.dtype, tokens.device)
+        local_bias = global_bias
+        if band is not None:
+            local_bias = band if global_bias is None else (band + global_bias).clamp(min=torch.finfo(tokens.dtype).min)
+        biases = {"full_attention": (global_bias, None), "sliding_attention": (local_bias, band)}
         tokens, hidden_states, attentions = run_layers(self.layers, tokens, layout, output_attentions,
                                                        output_hidden_states, self.gradient_checkpointing, biases, rotary)
         sequence_output = layout.pad(self.final_norm(tokens))  # B T D
