@@ -6,6 +6,7 @@ real) on Rotten Tomatoes snippets; the slow test fine-tunes the real checkpoint 
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 import shutil
@@ -125,13 +126,30 @@ def test_evaluate_reports_the_metrics_of_the_saved_model(tiny_run, reviews, tmp_
     model = AutoModelForSequenceClassification.from_pretrained(output)
     tokenizer = AutoTokenizer.from_pretrained(output)
     rows = [json.loads(line) for line in reviews["test"].read_text().splitlines()]
-    batch = tokenizer([row["review"] for row in rows], truncation=True, max_length=128, padding=True,
-                      return_tensors="pt")
+    batch = tokenizer([row["review"] for row in rows], truncation=True, max_length=48, padding=True,
+                      return_tensors="pt")  # the run's --max_length, which evaluate reads from its metrics.json
+    assert batch["attention_mask"].sum(1).max() == 48, "some test reviews must be longer than 48 tokens"
     labels = torch.tensor([model.config.label2id[row["verdict"]] for row in rows])
     with torch.no_grad():
         outputs = model(**batch, labels=labels)
     assert metrics["eval_accuracy"] == pytest.approx((outputs.logits.argmax(-1) == labels).float().mean().item())
     assert metrics["eval_loss"] == pytest.approx(outputs.loss.item(), rel=1e-4)
+
+
+def test_evaluate_and_predict_truncate_as_the_model_was_trained(tmp_path):
+    from tuneformers.cli.inference import DEFAULT_MAX_LENGTH, resolve_max_length
+
+    def resolved(max_length, metrics=None):
+        if metrics is not None:
+            (tmp_path / "metrics.json").write_text(metrics)
+        args = argparse.Namespace(max_length=max_length, model_dir=str(tmp_path))
+        resolve_max_length(args)
+        return args.max_length
+
+    assert resolved(None) == DEFAULT_MAX_LENGTH == 128  # no metrics.json: not a `tuneformers train` folder
+    assert resolved(None, json.dumps({"max_length": 48})) == 48
+    assert resolved(256) == 256  # the flag wins
+    assert resolved(None, "not json") == DEFAULT_MAX_LENGTH
 
 
 def test_predict_writes_one_row_per_input(tiny_run, reviews, tmp_path):

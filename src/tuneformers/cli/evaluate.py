@@ -30,6 +30,9 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> argpa
 
 
 def run(args: argparse.Namespace) -> int:
+    from .inference import resolve_max_length
+
+    resolve_max_length(args)
     if args.output:
         check_can_create(args.output, "--output")
     task = tasks.inference_task(args)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import json
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -12,12 +14,32 @@ from ..data.labels import LabelSpec
 from .common import check_model_folder, check_model_inputs, choose_device, load_model, load_tokenizer
 
 
+DEFAULT_MAX_LENGTH = 128
+
+
+def resolve_max_length(args: argparse.Namespace) -> None:
+    """``args.max_length`` when given, else the ``max_length`` a `tuneformers train` run wrote into the model
+    folder's metrics.json, else DEFAULT_MAX_LENGTH."""
+    if args.max_length is not None:
+        return
+    metrics_file = Path(args.model_dir) / "metrics.json"
+    trained = None
+    if metrics_file.is_file():
+        try:
+            trained = json.loads(metrics_file.read_text(encoding="utf-8")).get("max_length")
+        except (ValueError, AttributeError):
+            trained = None  # not our metrics file: the default
+    args.max_length = trained if isinstance(trained, int) and trained > 0 else DEFAULT_MAX_LENGTH
+
+
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model_dir", help="folder written by `tuneformers train` (or any sequence-classification model)")
     parser.add_argument("file", help="a .csv, .tsv or .jsonl file (.gz/.bz2 ok)")
     parser.add_argument("--text_column", default="text", help="column with the text (default: text)")
     parser.add_argument("--text_pair_column", default=None, help="column with the second text of a pair")
-    parser.add_argument("--max_length", type=int, default=128, help="truncate inputs to this many tokens (default: 128)")
+    parser.add_argument("--max_length", type=int, default=None,
+                        help="truncate inputs to this many tokens (default: the length the model was trained with, "
+                             f"from its folder's metrics.json, else {DEFAULT_MAX_LENGTH})")
     parser.add_argument("--batch_size", type=int, default=64, help="examples per forward pass (default: 64)")
     parser.add_argument("--use_cpu", action="store_true", help="run on the CPU even when a GPU is available")
     parser.add_argument("--disable_tqdm", action="store_true", help="no progress bar")

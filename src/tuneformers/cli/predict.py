@@ -40,6 +40,9 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> argpa
 
 
 def run(args: argparse.Namespace) -> int:
+    from .inference import resolve_max_length
+
+    resolve_max_length(args)
     task = tasks.inference_task(args)
     if task is not None:
         return tasks.run_predict(args, task)
