@@ -344,6 +344,7 @@ def test_cli_pretrains_from_scratch_and_hf_loads_the_folder(corpus_file, tmp_pat
                      "--per_device_train_batch_size", "16",
                      "--output_dir", str(out), "--report_to", "none", "--disable_tqdm", "--no_plot"])
     assert code == 0, capsys.readouterr().err
+    assert json.loads((out / "config.json").read_text())["hidden_dropout_prob"] == 0.0  # the from-scratch default
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["eval_perplexity_before"] > 0.5 * metrics["vocab_size"]  # a fresh model: ~ vocabulary size
     assert metrics["eval_perplexity"] < 0.8 * metrics["eval_perplexity_before"]
@@ -419,25 +420,29 @@ def test_cli_pretrain_and_train_tokenizer_errors_name_the_fix(corpus_file, tmp_p
     assert "unknown setting 'block_sise'" in (err := capsys.readouterr().err) and "block_size" in err
 
 
-def test_cli_pretrain_learning_rate_and_epochs_default_to_the_start(corpus_file, tmp_path):
-    """From scratch: 1e-3 and 5 passes; continuing a checkpoint: 1e-4 and one pass. A value given on the command
-    line or in --config wins either way."""
+def test_cli_pretrain_defaults_depend_on_the_start(corpus_file, tmp_path):
+    """From scratch: 1e-3, 5 passes, batches of 8, 30% masking, evaluation every 500 steps, no dropout; continuing
+    a checkpoint: 1e-4, one pass, batches of 32, 15% masking, every 50 steps. A value given on the command line or
+    in --config wins either way."""
     from tuneformers.cli.main import parse_args
     from tuneformers.cli.pretrain import apply_start_defaults
     from tuneformers.cli.train import training_arguments
 
-    def resolved(*argv: str) -> tuple[float, float]:
+    def resolved(*argv: str) -> tuple[float, float, int, float, int]:
         args = parse_args(["pretrain", "--train_file", str(corpus_file), "--output_dir", str(tmp_path), *argv])
         apply_start_defaults(args)
         training_args = training_arguments(args)
-        return training_args.learning_rate, training_args.num_train_epochs
+        return (training_args.learning_rate, training_args.num_train_epochs,
+                training_args.per_device_train_batch_size, args.mlm_probability, training_args.eval_steps)
 
-    assert resolved("--config_name", "bert") == (1e-3, 5.0)
-    assert resolved() == (1e-4, 1.0)
-    assert resolved("--config_name", "roberta", "--learning_rate", "3e-4") == (3e-4, 5.0)
+    assert resolved("--config_name", "bert") == (1e-3, 5.0, 8, 0.3, 500)
+    assert resolved() == (1e-4, 1.0, 32, 0.15, 50)
+    assert resolved("--config_name", "roberta", "--learning_rate", "3e-4", "--mlm_probability", "0.15") == (
+        3e-4, 5.0, 8, 0.15, 500)
     config = tmp_path / "pretrain.json"
-    config.write_text(json.dumps({"config_name": "bert", "num_train_epochs": 2}))
-    assert resolved("--config", str(config)) == (1e-3, 2.0)
+    config.write_text(json.dumps({"config_name": "bert", "num_train_epochs": 2, "per_device_train_batch_size": 16}))
+    assert resolved("--config", str(config)) == (1e-3, 2.0, 16, 0.3, 500)
+    assert parse_args(["pretrain", "--config_name", "bert"]).dropout == 0.0
 
 
 @pytest.mark.skipif(importlib.util.find_spec("tuneformers.pipelines") is None,

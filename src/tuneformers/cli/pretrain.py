@@ -38,7 +38,7 @@ PACKAGED_SAMPLES = (4000, 500)
 PRETRAIN_DEFAULTS: dict[str, Any] = {
     "output_dir": None,
     "num_train_epochs": None,  # resolved by START_DEFAULTS
-    "per_device_train_batch_size": 32,
+    "per_device_train_batch_size": None,  # resolved by START_DEFAULTS
     "per_device_eval_batch_size": 64,
     "learning_rate": None,  # resolved by START_DEFAULTS
     "weight_decay": 0.01,
@@ -46,16 +46,19 @@ PRETRAIN_DEFAULTS: dict[str, Any] = {
     "logging_steps": 10,
     "logging_first_step": True,
     "eval_strategy": "steps",
-    "eval_steps": 50,
+    "eval_steps": None,  # resolved by START_DEFAULTS
     "save_strategy": "no",
 }
 
-# A checkpoint only needs nudging towards your text (1e-4, one pass). A new small model starts from random
-# weights and is trained at about 1e-3; a few MB of text give only a few hundred steps per pass, so it gets
-# several passes (benchmarks/bench_pretraining.py scratch measures where that leads).
+# A checkpoint only needs nudging towards your text (1e-4, one pass, BERT's 15% masking). A new small model
+# starts from random weights: 1e-3, several passes over a few MB, and, since what limits it is the number of
+# updates and predictions rather than the text seen, small batches and 30% masking (Wettig et al. 2022); it
+# is evaluated less often, as its steps are many. benchmarks/bench_pretraining.py scratch measures this.
 START_DEFAULTS: dict[str, dict[str, float]] = {
-    "continued": {"learning_rate": 1e-4, "num_train_epochs": 1.0},
-    "scratch": {"learning_rate": 1e-3, "num_train_epochs": 5.0},
+    "continued": {"learning_rate": 1e-4, "num_train_epochs": 1.0, "per_device_train_batch_size": 32,
+                  "mlm_probability": 0.15, "eval_steps": 50},
+    "scratch": {"learning_rate": 1e-3, "num_train_epochs": 5.0, "per_device_train_batch_size": 8,
+                "mlm_probability": 0.3, "eval_steps": 500},
 }
 
 
@@ -87,7 +90,7 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> argpa
                        help="One example per line (truncated to --block_size) instead of packing the text into "
                             "full blocks.")
     group.add_argument("--block_size", type=int, default=128, help="Tokens per example (default: 128).")
-    group.add_argument("--mlm_probability", type=float, default=0.15, help="Share of tokens to predict (default: 0.15).")
+    group.add_argument("--mlm_probability", type=float, default=None, help="Share of tokens to predict (default: 0.15)")
     group.add_argument("--whole_word_mask", action="store_true", help="Mask whole words instead of single word pieces.")
     group.add_argument("--max_train_samples", type=int, default=None, help="Use at most this many training blocks.")
     group.add_argument("--max_eval_samples", type=int, default=None, help="Use at most this many held-out blocks.")
@@ -96,8 +99,9 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> argpa
     group.add_argument("--no_plot", action="store_true", help=f"Do not write {PLOT_NAME}.")
     scratch = parser.add_argument_group(
         "From scratch (with --config_name)",
-        "The defaults (a 4-layer BERT of hidden size 128, 5,000 pieces, learning rate 1e-3, 5 epochs) are sized "
-        "for a few MB of text on a CPU: minutes per pass. With more text, time or a GPU, raise the sizes.")
+        "The defaults (a 4-layer BERT of hidden size 128 without dropout, 5,000 pieces, learning rate 1e-3, batches "
+        "of 8, 30% masking, 5 epochs) are sized for a few MB of text on a CPU: minutes per pass. With more text, "
+        "time or a GPU, raise the sizes.")
     scratch.add_argument("--vocab_size", type=int, default=5000, help="Tokenizer vocabulary size (default: 5000).")
     scratch.add_argument("--min_frequency", type=int, default=2, help="Keep pieces seen this often (default: 2).")
     scratch.add_argument("--cased", action="store_true",
@@ -106,6 +110,9 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> argpa
     scratch.add_argument("--num_hidden_layers", type=int, default=4, help="Layers (default: 4).")
     scratch.add_argument("--num_attention_heads", type=int, default=4, help="Attention heads (default: 4).")
     scratch.add_argument("--intermediate_size", type=int, default=512, help="Feed-forward size (default: 512).")
+    scratch.add_argument("--dropout", type=float, default=0.0,
+                         help="Dropout on hidden states and attention (default: 0: a small model on a few MB of text "
+                              "underfits rather than overfits; BERT's own is 0.1).")
     add_dataclass_arguments(parser, TrainingArguments)
     set_defaults(parser, PRETRAIN_DEFAULTS)
     for action in parser._actions:
@@ -122,10 +129,10 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> argpa
 
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
+    apply_start_defaults(args)
     check_flags(args)
     if args.output_dir is None:
         args.output_dir = str(Path("outputs") / f"pretrain_{data_name(args)}")
-    apply_start_defaults(args)
     training_args = training_arguments(args)
     check_run_arguments(training_args)
     output_dir = Path(training_args.output_dir)
@@ -198,6 +205,8 @@ def check_flags(args: argparse.Namespace) -> None:
             raise CLIError(f"--{flag} must be a positive number, got {value}.")
     if not 0.0 < args.mlm_probability < 1.0:
         raise CLIError(f"--mlm_probability must be between 0 and 1, got {args.mlm_probability}.")
+    if not 0.0 <= args.dropout < 1.0:
+        raise CLIError(f"--dropout must be at least 0 and below 1, got {args.dropout}.")
     for flag in ("train_file", "validation_file"):
         value = getattr(args, flag)
         if value and not Path(value).is_file():
@@ -302,6 +311,7 @@ def new_model(args: argparse.Namespace, tokenizer: Any) -> Any:
                        f"{args.num_attention_heads}.")
     size = dict(vocab_size=len(tokenizer), hidden_size=args.hidden_size, num_hidden_layers=args.num_hidden_layers,
                 num_attention_heads=args.num_attention_heads, intermediate_size=args.intermediate_size,
+                hidden_dropout_prob=args.dropout, attention_probs_dropout_prob=args.dropout,
                 pad_token_id=tokenizer.pad_token_id)
     if args.config_name == "roberta":  # positions start after the padding id, as in RoBERTa's 514
         config = RobertaConfig(**size, max_position_embeddings=max(512, args.block_size) + tokenizer.pad_token_id + 1,
