@@ -124,9 +124,10 @@ class TokenLayout:
 
 # Cost model for splitting a batch's attention into groups of similar length, in units of one (query, key) pair:
 # each padded slot of a group also costs gathering its q, k, v rows and its output row, and each group a few
-# more kernel calls (benchmarks/bench_length_groups.py).
+# more kernel calls, which on 2 CPU threads cost about as much as 65536 pairs: a batch of short texts stays one
+# group, dynamically padded pairs of up to 128 tokens split into two or three (benchmarks/bench_length_groups.py).
 GROUP_SLOT_COST = 32
-GROUP_CALL_COST = 4096
+GROUP_CALL_COST = 65536
 
 
 def attention_length_groups(lengths: Sequence[int]) -> list[list[int]]:
