@@ -210,6 +210,15 @@ def query_tokens(hidden_states: torch.Tensor, layout: TokenLayout,
     return hidden_states.index_select(0, query_rows), TokenLayout(layout.batch_size, 1, None)
 
 
+def add_biases(first: torch.Tensor | None, second: torch.Tensor | None) -> torch.Tensor | None:
+    """The sum of two additive attention biases, either of which may be None, kept at or above the dtype's
+    minimum (two masked entries would otherwise overflow to -inf)."""
+    if first is None or second is None:
+        return second if first is None else first
+    total = first + second
+    return total.clamp_(min=torch.finfo(total.dtype).min)
+
+
 def attention_bias_from_mask(attention_mask: torch.Tensor | None, layout: TokenLayout,
                              dtype: torch.dtype) -> torch.Tensor | None:
     """B T mask of 1 (attend) / 0 (padding) -> B 1 1 T additive bias; None when nothing is masked."""
@@ -354,10 +363,8 @@ def _attend_length_groups(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, lay
     for group in groups.groups:
         seq_len = group.gather.shape[1]
         queries = _gathered_heads(q, group.rows[:, None] if per_sequence else group.gather, num_heads)  # B_g N Tq H
-        bias = group.bias(bias_dtype)  # B_g 1 1 T_g
-        if position_bias is not None:
-            corner = position_bias[:, :, :queries.shape[2], :seq_len]  # 1 N Tq T_g
-            bias = corner if bias is None else (corner + bias).clamp_(min=torch.finfo(bias_dtype).min)
+        corner = None if position_bias is None else position_bias[:, :, :queries.shape[2], :seq_len]  # 1 N Tq T_g
+        bias = add_biases(corner, group.bias(bias_dtype))  # group.bias: B_g 1 1 T_g
         context, _ = attend(queries, _gathered_heads(k, group.gather, num_heads),
                             _gathered_heads(v, group.gather, num_heads), bias, dropout, False, scale)  # B_g N Tq H
         contexts.append(context.transpose(1, 2).reshape(-1, q.shape[-1]))
@@ -373,7 +380,7 @@ def _gathered_heads(tokens: torch.Tensor, index: torch.Tensor, num_heads: int) -
 def _attend_jagged(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, layout: TokenLayout, per_sequence: bool,
                    num_heads: int, dropout: nn.Dropout, scale: float | None) -> torch.Tensor:
     lengths = layout.sequence_lengths
-    offsets = layout.sequence_offsets
+    offsets, shortest, longest = layout.sequence_offsets, min(lengths), max(lengths)
 
     def jagged(tokens: torch.Tensor, offsets: torch.Tensor, shortest: int, longest: int) -> torch.Tensor:  # B N j H
         return torch.nested.nested_tensor_from_jagged(tokens.view(tokens.shape[0], num_heads, -1), offsets,
@@ -382,9 +389,9 @@ def _attend_jagged(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, layout: To
     if per_sequence:
         queries = jagged(q, torch.arange(len(lengths) + 1, device=q.device), 1, 1)
     else:
-        queries = jagged(q, offsets, min(lengths), max(lengths))
+        queries = jagged(q, offsets, shortest, longest)
     context = F.scaled_dot_product_attention(
-        queries, jagged(k, offsets, min(lengths), max(lengths)), jagged(v, offsets, min(lengths), max(lengths)),
+        queries, jagged(k, offsets, shortest, longest), jagged(v, offsets, shortest, longest),
         dropout_p=dropout.p if dropout.training else 0.0, scale=scale)
     return context.transpose(1, 2).values().reshape(q.shape)
 
@@ -552,7 +559,8 @@ def sliding_window_band(seq_len: int, half_window: int, dtype: torch.dtype, devi
     """A 1 1 T T bias under which query i sees key j only when |i - j| <= half_window."""
     positions = torch.arange(seq_len, device=device)
     outside = (positions[None, :] - positions[:, None]).abs() > half_window  # T T
-    return torch.zeros(seq_len, seq_len, dtype=dtype, device=device).masked_fill(outside, torch.finfo(dtype).min)[None, None]
+    band = torch.zeros(seq_len, seq_len, dtype=dtype, device=device).masked_fill(outside, torch.finfo(dtype).min)
+    return band[None, None]
 
 
 # ---- heads shared by several families ---------------------------------------------------------------

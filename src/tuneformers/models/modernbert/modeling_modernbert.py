@@ -17,9 +17,9 @@ from torch import nn
 from ...activations import torch_activation
 from ...modeling_heads import (EncoderForMaskedLM, EncoderForMultipleChoice, EncoderForQuestionAnswering,
                                EncoderForSequenceClassification, EncoderForTokenClassification, EncoderPreTrainedModel)
-from ...modeling_layers import (Dropout, TokenLayout, apply_rotary, attend_tokens, attention_bias_from_mask,
-                                check_input_ids, embed_tokens, first_token_or_mean, rotary_cos_sin, run_layers,
-                                sliding_window_band)
+from ...modeling_layers import (Dropout, TokenLayout, add_biases, apply_rotary, attend_tokens,
+                                attention_bias_from_mask, check_input_ids, embed_tokens, first_token_or_mean,
+                                rotary_cos_sin, run_layers, sliding_window_band)
 from ...modeling_outputs import BaseModelOutputWithPooling
 from .configuration_modernbert import ModernBertConfig
 
@@ -160,10 +160,7 @@ class ModernBertModel(ModernBertPreTrainedModel):
         global_bias = attention_bias_from_mask(attention_mask, layout, tokens.dtype)  # B 1 1 T or None
         half_window = config.local_attention // 2
         band = None if T - 1 <= half_window else sliding_window_band(T, half_window, tokens.dtype, tokens.device)
-        local_bias = global_bias
-        if band is not None:
-            local_bias = band if global_bias is None else (band + global_bias).clamp(min=torch.finfo(tokens.dtype).min)
-        biases = {"full_attention": (global_bias, None), "sliding_attention": (local_bias, band)}
+        biases = {"full_attention": (global_bias, None), "sliding_attention": (add_biases(band, global_bias), band)}
         tokens, hidden_states, attentions = run_layers(self.layers, tokens, layout, output_attentions,
                                                        output_hidden_states, self.gradient_checkpointing, biases, rotary)
         sequence_output = layout.pad(self.final_norm(tokens))  # B T D

@@ -16,8 +16,8 @@ from torch import nn
 from ...modeling_heads import (ClassificationHead, EncoderForMaskedLM, EncoderForMultipleChoice, EncoderForQuestionAnswering,
                                EncoderForSequenceClassification, EncoderForTokenClassification, EncoderPreTrainedModel,
                                MaskedLMHead)
-from ...modeling_layers import (Dropout, TokenLayout, attend_tokens, attention_bias_from_mask, check_input_ids,
-                                check_position_limit, embed_tokens, init_encoder_weights,
+from ...modeling_layers import (Dropout, TokenLayout, add_biases, attend_tokens, attention_bias_from_mask,
+                                check_input_ids, check_position_limit, embed_tokens, init_encoder_weights,
                                 position_ids_after_padding_id, run_layers)
 from ...modeling_outputs import (BaseModelOutputWithPooling)
 from ..bert.modeling_bert import BertIntermediate, BertOutput, BertPooler
@@ -159,7 +159,7 @@ class MPNetModel(MPNetPreTrainedModel):
         layout = TokenLayout.from_mask(attention_mask, B, T)
         position_bias = self.encoder.position_bias(T, embeddings.device).to(embeddings.dtype)  # 1 N T T
         padding_bias = attention_bias_from_mask(attention_mask, layout, embeddings.dtype)  # B 1 1 T
-        attention_bias = position_bias if padding_bias is None else position_bias + padding_bias  # B N T T
+        attention_bias = add_biases(position_bias, padding_bias)  # B N T T
         tokens, hidden_states, attentions = self.encoder(layout.unpad(embeddings), layout,
                                                          (attention_bias, position_bias), output_attentions,
                                                          output_hidden_states)
