@@ -46,7 +46,8 @@ def batch(family: str, lengths: list[int], left_padding: bool = False, choices: 
             mask[row, T - length:] = 1
         else:
             mask[row, :length] = 1
-    input_ids = input_ids.masked_fill(mask == 0, CONFIGS[family].pad_token_id)
+    pad_token_id = CONFIGS[family].pad_token_id if family in CONFIGS else POSITIONAL[family]["pad_token_id"]
+    input_ids = input_ids.masked_fill(mask == 0, pad_token_id)
     inputs = {"input_ids": input_ids, "attention_mask": mask}
     if choices:
         inputs = {name: value.view(len(lengths) // choices, choices, T) for name, value in inputs.items()}
@@ -242,11 +243,8 @@ def test_positional_attention_runs_in_groups(family, left_padding, monkeypatch):
     torch.manual_seed(0)
     config = getattr(tuneformers, family + "Config")(**POSITIONAL[family])
     model = getattr(tuneformers, family + "ForTokenClassification")(config).train()
-    mask = torch.zeros(8, 10, dtype=torch.long)
-    for row, length in enumerate(MIXED_LENGTHS):
-        mask[row, 10 - length:] = 1 if left_padding else 0
-        mask[row, :length] = 0 if left_padding else 1
-    inputs = {"input_ids": torch.randint(5, 99, (8, 10)).masked_fill(mask == 0, 1), "attention_mask": mask}
+    inputs = batch(family, MIXED_LENGTHS, left_padding=left_padding)
+    mask = inputs["attention_mask"]
     labels = torch.randint(0, 2, (8, 10)).masked_fill(mask == 0, -100)
     monkeypatch.setattr(modeling_layers, "UNPAD_MIN_PADDING_FRACTION", 1.1)
     padded = logits_and_grads(model, inputs, labels)
@@ -254,7 +252,8 @@ def test_positional_attention_runs_in_groups(family, left_padding, monkeypatch):
     monkeypatch.setattr(modeling_layers, "GROUP_CALL_COST", 0)
     group_lengths = []
     original = modeling_layers.attend
-    monkeypatch.setattr(modeling_layers, "attend", lambda q, *a, **k: group_lengths.append(q.shape[2]) or original(q, *a, **k))
+    monkeypatch.setattr(modeling_layers, "attend",
+                        lambda q, *a, **k: group_lengths.append(q.shape[2]) or original(q, *a, **k))
     grouped = logits_and_grads(model, inputs, labels)
     assert len(group_lengths) > config.num_hidden_layers  # several groups per layer
     real = mask.bool()
